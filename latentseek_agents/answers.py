@@ -1,0 +1,112 @@
+"""Final-answer extraction from completions: the one implementation the engine and rewards share.
+
+Extraction is explicit: ``last_boxed`` (the last ``\\boxed{...}``, braces matched, so a
+self-correcting answer's last box wins), ``json`` (the "final answer" field of a JSON object), or
+``answer_is`` ("the answer is: 18"). ``auto`` tries them in that order.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Literal
+
+__all__ = ["EXTRACTORS", "extract_answer", "last_boxed", "json_final_answer", "answer_is", "gsm8k_gold"]
+
+Extractor = Literal["last_boxed", "json", "answer_is", "auto"]
+EXTRACTORS = ("last_boxed", "json", "answer_is", "auto")
+
+_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_ANSWER_IS = re.compile(r"answer\s*(?:is|:)\s*:?\s*\$?([^\n$]+?)\$?\s*(?:\.\s|\.$|\n|$)", re.IGNORECASE)
+_FINAL_FIELD = re.compile(r'"final[ _]answer"\s*:\s*("(?:[^"\\]|\\.)*"|-?[\d.,/]+)', re.IGNORECASE)
+_MAX_SCAN = 200_000  # characters: longer completions are scanned at their end only
+
+
+def last_boxed(text: str) -> str | None:
+    r"""Content of the last ``\boxed{...}`` with balanced braces, or None.
+
+    Example:
+        >>> last_boxed(r"first \boxed{3}, corrected: \boxed{\frac{1}{2}}")
+        '\\frac{1}{2}'
+    """
+    text = text[-_MAX_SCAN:]
+    found = None
+    for match in _BOX.finditer(text):
+        depth, start = 1, match.end()
+        for i in range(start, len(text)):
+            char = text[i]
+            if char == "{":
+                depth += 1
+            elif char == "}":
+                depth -= 1
+                if depth == 0:
+                    found = text[start:i].strip()
+                    break
+    return found
+
+
+def json_final_answer(text: str) -> str | None:
+    """The "final answer" field of the last JSON object in ``text`` (fenced or bare), or None.
+
+    Example:
+        >>> json_final_answer('{"thought process": "3*4", "final answer": 12}')
+        '12'
+    """
+    text = text[-_MAX_SCAN:]
+    for candidate in reversed(re.findall(r"\{[^{}]*\}", text)):
+        try:
+            data = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if key.strip().lower().replace("_", " ") == "final answer":
+                    return str(value).strip()
+    matches = _FINAL_FIELD.findall(text)
+    if matches:
+        raw = matches[-1]
+        return raw.strip('"').strip() if raw.startswith('"') else raw.strip()
+    return None
+
+
+def answer_is(text: str) -> str | None:
+    """The value after the last "the answer is" / "answer:", or None.
+
+    Example:
+        >>> answer_is("so the answer is: 18 eggs.")
+        '18 eggs'
+    """
+    matches = _ANSWER_IS.findall(text[-_MAX_SCAN:])
+    return matches[-1].strip() if matches else None
+
+
+def extract_answer(text: str | None, how: Extractor = "auto") -> str | None:
+    """Extract a final answer with the named extractor (``auto`` tries each in turn).
+
+    Example:
+        >>> extract_answer("... so the answer is 7", "auto")
+        '7'
+    """
+    if not text:
+        return None
+    if how == "last_boxed":
+        return last_boxed(text)
+    if how == "json":
+        return json_final_answer(text)
+    if how == "answer_is":
+        return answer_is(text)
+    if how == "auto":
+        return last_boxed(text) or json_final_answer(text) or answer_is(text)
+    raise ValueError(f"extract must be one of {EXTRACTORS}, got {how!r}")
+
+
+def gsm8k_gold(answer_field: str) -> str:
+    """The gold answer of a GSM8K row: the text after ``####`` (commas removed), else the input.
+
+    Example:
+        >>> gsm8k_gold("She has 3 + 4 = 7 eggs.\\n#### 1,072")
+        '1072'
+    """
+    if "####" in answer_field:
+        return answer_field.rsplit("####", 1)[1].strip().replace(",", "")
+    return answer_field.strip()

@@ -1,0 +1,116 @@
+"""`LatentSeekConfig`: the settings of one LatentSeek run, validated at construction.
+
+Defaults are the paper's (see ``docs/method.md``): lr 0.03, fraction 0.2, at most 300 latents,
+10 iterations, stop when the score passes 0.8 (the paper's reward threshold -0.2 on its
+[-1, 0] scale), one Adam step per iteration, return the first passing answer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Literal
+
+__all__ = ["LatentSeekConfig", "PROMPT_STYLES", "OPTIMIZERS", "SELECT_MODES"]
+
+PROMPT_STYLES = ("boxed", "json", "none")
+OPTIMIZERS = ("adam", "sgd")
+SELECT_MODES = ("first_pass", "best")
+
+
+def _fail(name: str, expected: str, value: Any) -> None:
+    raise ValueError(f"{name} must be {expected}, got {value!r}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class LatentSeekConfig:
+    """Settings of the LatentSeek loop (frozen; every field is checked at construction).
+
+    Args:
+        lr: step size of the latent optimizer (paper: 0.03; 0.05 for some models).
+        fraction: share of the generated positions whose latents are optimized, in (0, 1].
+        max_latents: cap on the number of optimized positions (reference code: 300).
+        max_iters: maximum number of latent updates; 0 returns the first answer.
+        score_threshold: stop once a score is strictly above this, in [0, 1].
+        steps_per_iter: optimizer steps between two decodes (paper: 1).
+        optimizer: ``"adam"`` (paper) or ``"sgd"`` (the reward's magnitude then sets the step).
+        max_new_tokens: budget of generated tokens for every answer.
+        select: ``"first_pass"`` returns the first passing answer, else the last (paper);
+            ``"best"`` returns the highest-scoring answer seen.
+        seed: random seed fixed at the start of each solve.
+        prompt_style: ``"boxed"`` (Prompt 1), ``"json"`` (Prompt 2) or ``"none"`` (as given).
+        grad_clip: optional max norm of each problem's latent gradient.
+        reward_timeout_s: optional wall-clock bound for one reward call; a reward that runs
+            longer is recorded as a failed attempt with its error and the run goes on.
+
+    Example:
+        >>> cfg = LatentSeekConfig(max_iters=2, lr=0.05)
+        >>> cfg.fraction
+        0.2
+        >>> LatentSeekConfig(lr=-1)
+        Traceback (most recent call last):
+        ...
+        ValueError: lr must be a finite number > 0, got -1
+    """
+
+    lr: float = 0.03
+    fraction: float = 0.2
+    max_latents: int = 300
+    max_iters: int = 10
+    score_threshold: float = 0.8
+    steps_per_iter: int = 1
+    optimizer: Literal["adam", "sgd"] = "adam"
+    max_new_tokens: int = 1024
+    select: Literal["first_pass", "best"] = "first_pass"
+    seed: int = 42
+    prompt_style: Literal["boxed", "json", "none"] = "boxed"
+    grad_clip: float | None = None
+    reward_timeout_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if not _is_number(self.lr) or not math.isfinite(self.lr) or self.lr <= 0:
+            _fail("lr", "a finite number > 0", self.lr)
+        if not _is_number(self.fraction) or not 0 < self.fraction <= 1:
+            _fail("fraction", "in (0, 1]", self.fraction)
+        for name in ("max_latents", "steps_per_iter", "max_new_tokens"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                _fail(name, "an integer >= 1", value)
+        if not isinstance(self.max_iters, int) or isinstance(self.max_iters, bool) or self.max_iters < 0:
+            _fail("max_iters", "an integer >= 0", self.max_iters)
+        if not _is_number(self.score_threshold) or not 0 <= self.score_threshold <= 1:
+            _fail("score_threshold", "in [0, 1]", self.score_threshold)
+        if self.optimizer not in OPTIMIZERS:
+            _fail("optimizer", f"one of {OPTIMIZERS}", self.optimizer)
+        if self.select not in SELECT_MODES:
+            _fail("select", f"one of {SELECT_MODES}", self.select)
+        if self.prompt_style not in PROMPT_STYLES:
+            _fail("prompt_style", f"one of {PROMPT_STYLES}", self.prompt_style)
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            _fail("seed", "an integer", self.seed)
+        if self.grad_clip is not None and (not _is_number(self.grad_clip) or self.grad_clip <= 0):
+            _fail("grad_clip", "None or a number > 0", self.grad_clip)
+        if self.reward_timeout_s is not None and (
+            not _is_number(self.reward_timeout_s) or self.reward_timeout_s <= 0
+        ):
+            _fail("reward_timeout_s", "None or a number > 0", self.reward_timeout_s)
+
+    def replace(self, **changes: Any) -> LatentSeekConfig:
+        """Return a copy with some fields changed (validated again).
+
+        Example:
+            >>> LatentSeekConfig().replace(max_iters=3).max_iters
+            3
+        """
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise TypeError(f"unknown LatentSeekConfig field(s): {sorted(unknown)}")
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a plain JSON-serialisable dict."""
+        return asdict(self)

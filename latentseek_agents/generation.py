@@ -1,0 +1,210 @@
+"""KV-cached, batched greedy generation that records the hidden states feeding the LM head.
+
+The prompt is prefilled once per problem (:func:`prefill`); every later continuation starts from
+a row-selected view of that cache, appends its decoded latent prefix as one chunk, and decodes
+greedily (:func:`continue_greedy`). Rows are left-padded; positions come from the attention mask,
+so a padded batch gives the same tokens as one sequence at a time. Rows that stop are dropped from
+the batch, so finished problems cost nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+    from .models import LoadedModel
+
+__all__ = ["PromptCache", "Generation", "prefill", "continue_greedy", "greedy_generate"]
+
+
+@dataclass
+class PromptCache:
+    """Prompts prefilled once; continuations reuse their KV cache instead of re-encoding them.
+
+    Attributes:
+        lengths: real token count of each prompt.
+        mask: left-padded attention mask, shape [B, P].
+        cache: the transformers cache after the prompt (never modified afterwards).
+        config: the model config (to build caches of the right layer types).
+        last_hidden: the hidden state at each prompt's last position, shape [B, d]: it produces
+            the first answer token.
+    """
+
+    lengths: list[int]
+    mask: torch.Tensor
+    cache: Any
+    last_hidden: torch.Tensor
+    config: Any = None
+
+    def select(self, rows: Sequence[int]) -> tuple[Any, torch.Tensor]:
+        """A fresh cache and mask holding only ``rows`` (the stored cache stays untouched)."""
+        import torch
+        from transformers import DynamicCache
+
+        index = torch.as_tensor(list(rows), device=self.mask.device)
+        data = [(layer.keys.index_select(0, index), layer.values.index_select(0, index))
+                for layer in self.cache.layers]
+        return DynamicCache(ddp_cache_data=data, config=self.config), self.mask.index_select(0, index)
+
+
+@dataclass
+class Generation:
+    """One generated continuation.
+
+    Attributes:
+        tokens: generated token ids, the stop token included when one was produced.
+        hidden: float32 hidden states (post final norm) that produced the first
+            ``len(hidden)`` tokens, shape [min(T, capture), d]; None when not captured.
+    """
+
+    tokens: list[int]
+    hidden: torch.Tensor | None = None
+
+
+def _left_pad(rows: Sequence[Sequence[int]], pad_id: int, device: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    import torch
+
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long, device=device)
+    mask = torch.zeros((len(rows), width), dtype=torch.long, device=device)
+    for i, row in enumerate(rows):
+        if row:
+            ids[i, width - len(row):] = torch.as_tensor(list(row), dtype=torch.long, device=device)
+            mask[i, width - len(row):] = 1
+    return ids, mask
+
+
+def _forward(lm: LoadedModel, ids: torch.Tensor, mask: torch.Tensor, cache: Any) -> torch.Tensor:
+    """Run the transformer body over ``ids`` (appended to ``cache``); return the last hidden states."""
+    import torch
+
+    new = ids.shape[1]
+    # Position of each new token = number of real (unmasked) tokens before it in its row.
+    before = mask[:, : mask.shape[1] - new].sum(dim=1, keepdim=True)
+    position_ids = (before + mask[:, -new:].cumsum(dim=1) - 1).clamp(min=0)
+    out = lm.base(input_ids=ids, attention_mask=mask, position_ids=position_ids,
+                  cache=cache, use_cache=True)
+    return out.last_hidden_state
+
+
+def prefill(lm: LoadedModel, prompts: Sequence[Sequence[int]]) -> PromptCache:
+    """Encode the prompts once (left-padded batch) and keep their cache.
+
+    Example:
+        >>> pc = prefill(lm, [[1, 2, 3], [4, 5]])               # doctest: +SKIP
+        >>> pc.lengths
+        [3, 2]
+    """
+    import torch
+    from transformers import DynamicCache
+
+    if not prompts or any(len(p) == 0 for p in prompts):
+        raise ValueError("prompts must be a non-empty list of non-empty token id lists")
+    with lm.lock, torch.no_grad():
+        ids, mask = _left_pad(prompts, lm.tokenizer.pad_token_id or 0, lm.device)
+        cache = DynamicCache(config=lm.model.config)
+        hidden = _forward(lm, ids, mask, cache)
+    return PromptCache(lengths=[len(p) for p in prompts], mask=mask, cache=cache,
+                       last_hidden=hidden[:, -1, :], config=lm.model.config)
+
+
+def _head_argmax(lm: LoadedModel, hidden: torch.Tensor) -> torch.Tensor:
+    return lm.lm_head(hidden).argmax(dim=-1)
+
+
+def continue_greedy(
+    lm: LoadedModel,
+    prompt: PromptCache,
+    rows: Sequence[int],
+    max_new_tokens: int | Sequence[int],
+    *,
+    prefixes: Sequence[Sequence[int]] | None = None,
+    capture_hidden: int = 0,
+    on_token: Callable[[int], None] | None = None,
+) -> list[Generation]:
+    """Greedy-decode after the cached prompts ``rows`` (optionally after a forced token prefix).
+
+    Args:
+        lm: the model.
+        prompt: the prefilled prompts.
+        rows: which prompts to continue (indices into ``prompt``).
+        max_new_tokens: token budget per row (not counting the prefix).
+        prefixes: per row, tokens appended after the prompt before decoding (the decoded latents).
+        capture_hidden: keep the hidden states of the first this-many generated tokens.
+        on_token: called with the number of rows still decoding after each step (progress).
+
+    Returns:
+        One :class:`Generation` per row, in order; ``tokens`` excludes the prefix.
+    """
+    import torch
+
+    rows = list(rows)
+    budgets = [max_new_tokens] * len(rows) if isinstance(max_new_tokens, int) else list(max_new_tokens)
+    if len(budgets) != len(rows):
+        raise ValueError(f"max_new_tokens has {len(budgets)} entries for {len(rows)} rows")
+    if prefixes is not None and (len(prefixes) != len(rows) or any(len(p) == 0 for p in prefixes)):
+        raise ValueError("prefixes must hold one non-empty token list per row")
+    stop = set(lm.eos_token_ids)
+    outputs: list[list[int]] = [[] for _ in rows]
+    captured: list[list[torch.Tensor]] = [[] for _ in rows]
+    with lm.lock, torch.no_grad():
+        cache, mask = prompt.select(rows)
+        if prefixes is None:
+            hidden = prompt.last_hidden.index_select(0, torch.as_tensor(rows, device=mask.device))
+        else:
+            ids, chunk_mask = _left_pad(prefixes, lm.tokenizer.pad_token_id or 0, mask.device)
+            mask = torch.cat([mask, chunk_mask], dim=1)
+            hidden = _forward(lm, ids, mask, cache)[:, -1, :]
+        alive = [i for i in range(len(rows)) if budgets[i] > 0]
+        if len(alive) < len(rows):
+            keep = torch.as_tensor(alive, device=mask.device)
+            cache.batch_select_indices(keep)
+            mask, hidden = mask.index_select(0, keep), hidden.index_select(0, keep)
+        while alive:
+            next_ids = _head_argmax(lm, hidden)
+            finished = []
+            for slot, row in enumerate(alive):
+                token = int(next_ids[slot])
+                outputs[row].append(token)
+                if len(captured[row]) < capture_hidden:
+                    captured[row].append(hidden[slot].float().clone())
+                if token in stop or len(outputs[row]) >= budgets[row]:
+                    finished.append(slot)
+            if finished:
+                keep_slots = [s for s in range(len(alive)) if s not in set(finished)]
+                alive = [alive[s] for s in keep_slots]
+                if not alive:
+                    break
+                keep = torch.as_tensor(keep_slots, device=mask.device)
+                cache.batch_select_indices(keep)
+                mask, next_ids = mask.index_select(0, keep), next_ids.index_select(0, keep)
+            mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
+            hidden = _forward(lm, next_ids[:, None], mask, cache)[:, -1, :]
+            if on_token is not None:
+                on_token(len(alive))
+    return [
+        Generation(tokens=outputs[i], hidden=torch.stack(captured[i]) if captured[i] else None)
+        for i in range(len(rows))
+    ]
+
+
+def greedy_generate(
+    lm: LoadedModel,
+    prompts: Sequence[Sequence[int]],
+    max_new_tokens: int,
+    *,
+    capture_hidden: int = 0,
+) -> list[Generation]:
+    """Prefill and greedily decode a batch of prompts (the plain chain-of-thought baseline).
+
+    Example:
+        >>> gens = greedy_generate(lm, [lm.tokenizer("Hi")["input_ids"]], 8)   # doctest: +SKIP
+        >>> len(gens[0].tokens) <= 8
+        True
+    """
+    cached = prefill(lm, prompts)
+    return continue_greedy(lm, cached, range(len(prompts)), max_new_tokens, capture_hidden=capture_hidden)

@@ -1,0 +1,94 @@
+"""The latent update: a policy-gradient step on the first L hidden states, through the LM head only.
+
+Each problem's latents z (shape [L, d]) are float32 leaf tensors, the only tensors that require
+grad. The loss is ``-sum_i R_i * sum_t log softmax(W z_t + b)[argmax(W z_t + b)]`` with
+``R = score - 1``; one optimizer (Adam by default) holds every problem's latents as its own
+parameter, so problems that stop simply get no gradient and are left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+    from .config import LatentSeekConfig
+    from .models import LoadedModel
+
+__all__ = ["LatentOptimizer", "num_latents"]
+
+
+def num_latents(generated: int, fraction: float, max_latents: int) -> int:
+    """L = min(int(fraction * T), max_latents), T counting the stop token (as the paper does).
+
+    Example:
+        >>> num_latents(100, 0.2, 300), num_latents(4, 0.2, 300), num_latents(5000, 0.2, 300)
+        (20, 0, 300)
+    """
+    return min(int(fraction * generated), max_latents)
+
+
+class LatentOptimizer:
+    """Holds several problems' latents and moves them with one optimizer.
+
+    Args:
+        lm: the model whose LM head decodes the latents (its weights stay frozen).
+        latents: per problem, the initial hidden states [L_i, d] (copied to float32).
+        config: lr, optimizer, steps_per_iter, grad_clip.
+
+    Example:
+        >>> opt = LatentOptimizer(lm, [h0[:8]], config)           # doctest: +SKIP
+        >>> prefixes = opt.step({0: -1.0})                        # doctest: +SKIP
+    """
+
+    def __init__(self, lm: LoadedModel, latents: Sequence[torch.Tensor], config: LatentSeekConfig) -> None:
+        import torch
+
+        self.weight, self.bias = lm.lm_head_fp32()
+        device = self.weight.device
+        self.z = [h.detach().to(device=device, dtype=torch.float32).clone().requires_grad_(True)
+                  for h in latents]
+        self.config = config
+        if config.optimizer == "adam":
+            self.optimizer = torch.optim.Adam(self.z, lr=config.lr)
+        else:
+            self.optimizer = torch.optim.SGD(self.z, lr=config.lr)
+
+    def _logits(self, z: torch.Tensor) -> torch.Tensor:
+        import torch.nn.functional as F
+
+        return F.linear(z, self.weight, self.bias)
+
+    def tokens(self, index: int) -> list[int]:
+        """The current argmax token of each of problem ``index``'s latents."""
+        import torch
+
+        with torch.no_grad():
+            return self._logits(self.z[index]).argmax(dim=-1).tolist()
+
+    def step(self, rewards: dict[int, float]) -> dict[int, list[int]]:
+        """Take ``steps_per_iter`` optimizer steps for the problems in ``rewards`` (index -> R).
+
+        R is on the paper's scale (``score - 1``, in [-1, 0]). Returns the new prefix tokens
+        (argmax of the LM head over the updated latents) of each of those problems.
+        """
+        import torch
+
+        indices = sorted(rewards)
+        for _ in range(self.config.steps_per_iter):
+            self.optimizer.zero_grad(set_to_none=True)
+            # One LM-head matmul over every active problem's latents.
+            z = torch.cat([self.z[i] for i in indices])
+            logp = torch.log_softmax(self._logits(z), dim=-1)
+            chosen = logp.gather(-1, logp.detach().argmax(dim=-1, keepdim=True)).squeeze(-1)
+            weights = torch.cat([torch.full((len(self.z[i]),), float(rewards[i]), device=z.device)
+                                 for i in indices])
+            loss = -(weights * chosen).sum()
+            loss.backward()
+            if self.config.grad_clip is not None:
+                for i in indices:
+                    torch.nn.utils.clip_grad_norm_([self.z[i]], self.config.grad_clip)
+            self.optimizer.step()
+        return {i: self.tokens(i) for i in indices}

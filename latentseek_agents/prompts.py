@@ -1,0 +1,109 @@
+"""Prompt styles and chat-message handling.
+
+``boxed`` is the paper's Prompt 1 (a system instruction to reason step by step and box the final
+answer); ``json`` is Prompt 2 (thought process and final answer as a JSON object); ``none`` passes
+the question or messages through unchanged. Prompts are rendered with the model's chat template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = ["Messages", "Problem", "build_messages", "question_text", "render_prompt"]
+
+Messages = list[dict[str, str]]
+Problem = str | Sequence[Mapping[str, Any]]
+
+BOXED_SYSTEM = "Please reason step by step, and put your final answer within \\boxed{}."
+JSON_SYSTEM = "You are a precise math problem solver. Solve the problem step by step."
+JSON_USER = (
+    "QUESTION: {question}\n\n"
+    "Think step by step. Give your thought process and your final answer separately, as a JSON "
+    'object with the keys "thought process" and "final answer", for example:\n'
+    '{{"thought process": "...", "final answer": "..."}}\n'
+    "The final answer must be a bare number, without units, formulas or explanation."
+)
+_ROLES = ("system", "user", "assistant", "tool")
+
+
+def _checked_messages(messages: Sequence[Any]) -> Messages:
+    if len(messages) == 0:
+        raise ValueError("messages must be a non-empty list of {'role', 'content'} dicts, got []")
+    out: Messages = []
+    for i, message in enumerate(messages):
+        if not isinstance(message, Mapping) or "role" not in message or "content" not in message:
+            raise ValueError(
+                f"messages[{i}] must be a mapping with 'role' and 'content', got {message!r:.80}"
+            )
+        role, content = message["role"], message["content"]
+        if role not in _ROLES:
+            raise ValueError(f"messages[{i}]['role'] must be one of {_ROLES}, got {role!r}")
+        if not isinstance(content, str):
+            raise ValueError(f"messages[{i}]['content'] must be a string, got {type(content).__name__}")
+        out.append({"role": role, "content": content})
+    if not any(m["role"] == "user" and m["content"].strip() for m in out):
+        raise ValueError("messages must contain a non-empty 'user' message")
+    return out
+
+
+def build_messages(problem: Problem, style: str = "boxed") -> Messages:
+    """Turn a question string or a chat-message list into the messages to render.
+
+    A string gets the style's full prompt. A message list is kept as given; the ``boxed`` and
+    ``json`` styles add their system instruction only when the list has no system message.
+
+    Example:
+        >>> build_messages("What is 2 + 3?")[0]["role"]
+        'system'
+        >>> build_messages([{"role": "user", "content": "hi"}], style="none")
+        [{'role': 'user', 'content': 'hi'}]
+    """
+    if isinstance(problem, str):
+        if not problem.strip():
+            raise ValueError("question must be a non-empty string, got an empty string")
+        if style == "boxed":
+            return [{"role": "system", "content": BOXED_SYSTEM}, {"role": "user", "content": problem}]
+        if style == "json":
+            return [
+                {"role": "system", "content": JSON_SYSTEM},
+                {"role": "user", "content": JSON_USER.format(question=problem)},
+            ]
+        if style == "none":
+            return [{"role": "user", "content": problem}]
+        raise ValueError(f"prompt_style must be one of ('boxed', 'json', 'none'), got {style!r}")
+    if isinstance(problem, Sequence):
+        messages = _checked_messages(problem)
+        if style in ("boxed", "json") and not any(m["role"] == "system" for m in messages):
+            system = BOXED_SYSTEM if style == "boxed" else JSON_SYSTEM
+            messages.insert(0, {"role": "system", "content": system})
+        return messages
+    raise ValueError(
+        f"question must be a string or a list of chat messages, got {type(problem).__name__}"
+    )
+
+
+def question_text(messages: Messages) -> str:
+    """The last user message's content: what a reward sees as ``prompt``.
+
+    Example:
+        >>> question_text([{"role": "user", "content": "2+3?"}])
+        '2+3?'
+    """
+    for message in reversed(messages):
+        if message["role"] == "user":
+            return message["content"]
+    return messages[-1]["content"]
+
+
+def render_prompt(tokenizer: Any, messages: Messages) -> list[int]:
+    """Token ids of the messages rendered with the tokenizer's chat template (generation prompt on).
+
+    Tokenizers without a chat template get a plain ``role: content`` transcript.
+    """
+    if getattr(tokenizer, "chat_template", None):
+        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+                                            return_dict=True)["input_ids"]
+        return list(ids)
+    text = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
+    return list(tokenizer(text)["input_ids"])

@@ -1,0 +1,117 @@
+"""`Attempt` and `SeekResult`: what one LatentSeek run returns, JSON-serialisable."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["Attempt", "SeekResult", "STOP_REASONS"]
+
+STOP_REASONS = ("threshold", "max_iters", "no_latents")
+
+
+@dataclass
+class Attempt:
+    """One scored answer: the first chain of thought (iteration 0) or a latent update's decode.
+
+    Attributes:
+        iteration: 0 for the first answer, k for the answer after the k-th latent update.
+        text: the completion (special tokens removed).
+        score: reward score in [0, 1] (0 when the reward failed).
+        passed: whether ``score`` is above the configured threshold.
+        feedback: the reward's feedback text.
+        error: the reward's error (exception, time-out, NaN), if any.
+        tokens: number of tokens generated for this attempt (the stop token included).
+        prefix_tokens: number of tokens decoded from optimized latents (0 for iteration 0).
+        changed_positions: how many of those prefix tokens differ from the previous attempt's.
+        seconds: wall time of this attempt; split into generate / update / reward seconds.
+        details: the reward's details (per-check results, extracted answers...).
+    """
+
+    iteration: int
+    text: str
+    score: float
+    passed: bool
+    feedback: str = ""
+    error: str | None = None
+    tokens: int = 0
+    prefix_tokens: int = 0
+    changed_positions: int = 0
+    seconds: float = 0.0
+    generate_seconds: float = 0.0
+    update_seconds: float = 0.0
+    reward_seconds: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (details values that are not JSON types become strings)."""
+        data = asdict(self)
+        data["details"] = _jsonable(self.details)
+        return data
+
+
+@dataclass
+class SeekResult:
+    """The outcome of ``LatentSeek.solve``.
+
+    Attributes:
+        answer: the final answer extracted from ``text`` (``\\boxed{}``, JSON "final answer",
+            or "the answer is ..."), or None.
+        text: the chosen completion.
+        score: its reward score in [0, 1].
+        iterations: latent updates done (0 = the first answer already passed or none was possible).
+        trace: every attempt, iteration 0 first.
+        stop_reason: ``"threshold"`` (a score passed), ``"max_iters"`` (budget spent),
+            ``"no_latents"`` (the first answer was too short to optimize).
+        prompt_tokens: tokens of the rendered prompt.
+        seconds: wall time of the whole solve.
+
+    Example:
+        >>> r = SeekResult(answer="42", text="\\\\boxed{42}", score=1.0, iterations=0,
+        ...                trace=[], stop_reason="threshold")
+        >>> r.to_dict()["answer"]
+        '42'
+    """
+
+    answer: str | None
+    text: str
+    score: float
+    iterations: int
+    trace: list[Attempt]
+    stop_reason: str
+    prompt_tokens: int = 0
+    seconds: float = 0.0
+
+    @property
+    def first(self) -> Attempt | None:
+        """The first chain-of-thought attempt (the baseline), if any."""
+        return self.trace[0] if self.trace else None
+
+    @property
+    def generated_tokens(self) -> int:
+        """Tokens generated over all attempts."""
+        return sum(a.tokens for a in self.trace)
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields as one JSON-serialisable dict (what ``latentseek solve --json`` prints)."""
+        return {
+            "answer": self.answer,
+            "text": self.text,
+            "score": self.score,
+            "iterations": self.iterations,
+            "stop_reason": self.stop_reason,
+            "prompt_tokens": self.prompt_tokens,
+            "generated_tokens": self.generated_tokens,
+            "seconds": self.seconds,
+            "trace": [a.to_dict() for a in self.trace],
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)

@@ -1,0 +1,184 @@
+"""Core reward types shared by the engine and ``latentseek_agents.rewards``.
+
+A reward is either a *checker* (an object with ``check(completion, *, prompt=None,
+reference=None, **ctx) -> CheckResult``) or a plain callable
+``fn(completion, **context) -> float | CheckResult``. Scores lie in [0, 1] (the TRL / DSPy
+convention); the engine optimizes with ``R = score - 1`` (the paper's [-1, 0] scale).
+
+:func:`score_completion` is the one place where the engine calls a reward: it never raises,
+records errors and time-outs, and clamps and flags out-of-range or NaN scores.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = [
+    "CheckResult",
+    "Checker",
+    "RewardLike",
+    "as_check_fn",
+    "score_completion",
+]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check.
+
+    Attributes:
+        score: in [0, 1], or None meaning "skip / not applicable" (as in TRL).
+        passed: the checker's own verdict, if it has one.
+        feedback: a human-readable explanation (used by self-refinement and DSPy's GEPA).
+        details: per-part results, extracted answers, timings.
+        error: set when the check itself failed (exception, time-out, bad value).
+
+    Example:
+        >>> CheckResult(score=1.0, passed=True, feedback="42 == 42").score
+        1.0
+    """
+
+    score: float | None
+    passed: bool | None = None
+    feedback: str = ""
+    details: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @classmethod
+    def failure(cls, error: str, **details: Any) -> CheckResult:
+        """A failed check (score 0) caused by ``error``."""
+        return cls(score=0.0, passed=False, feedback=error, details=details, error=error)
+
+
+@runtime_checkable
+class Checker(Protocol):
+    """What the engine and the integrations accept as a reward."""
+
+    def check(self, completion: str, *, prompt: Any = None, reference: Any = None, **ctx: Any) -> CheckResult:
+        """Score one completion."""
+        ...
+
+
+RewardLike = Checker | Callable[..., Any]
+
+
+def _coerce(value: Any) -> CheckResult:
+    if isinstance(value, CheckResult):
+        return value
+    if value is None:
+        return CheckResult(score=None)
+    if isinstance(value, bool):
+        return CheckResult(score=float(value), passed=value)
+    if isinstance(value, (int, float)):
+        return CheckResult(score=float(value))
+    # Objects with a .score attribute (e.g. dspy.Prediction(score=..., feedback=...)).
+    score = getattr(value, "score", None)
+    if isinstance(score, (int, float)) and not isinstance(score, bool):
+        return CheckResult(score=float(score), feedback=str(getattr(value, "feedback", "") or ""))
+    raise TypeError(
+        f"a reward must return a float in [0, 1], a bool, None or a CheckResult, got {type(value).__name__}"
+    )
+
+
+def as_check_fn(reward: RewardLike) -> Callable[..., CheckResult]:
+    """Turn a checker or a plain callable into ``fn(completion, **context) -> CheckResult``.
+
+    Context keys the callable does not accept are not passed (so ``lambda text: ...`` works).
+
+    Example:
+        >>> fn = as_check_fn(lambda text: float("42" in text))
+        >>> fn("it is 42", prompt="q", reference="42").score
+        1.0
+    """
+    check = getattr(reward, "check", None)
+    if callable(check):
+        target = check
+    elif callable(reward):
+        target = reward
+    else:
+        raise TypeError(
+            f"reward must be a checker (with .check) or a callable fn(completion, **context), "
+            f"got {type(reward).__name__}"
+        )
+    try:
+        params = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):  # builtins without a signature
+        params = None
+    if params is None or any(p.kind is p.VAR_KEYWORD for p in params):
+        accepted = None
+    else:
+        accepted = {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+
+    def fn(completion: str, **context: Any) -> CheckResult:
+        if accepted is not None:
+            context = {k: v for k, v in context.items() if k in accepted}
+        return _coerce(target(completion, **context))
+
+    return fn
+
+
+def _validated(result: CheckResult) -> CheckResult:
+    """Clamp-and-flag scores that are NaN or outside [0, 1] (never a silent wrong value)."""
+    score = result.score
+    if score is None:
+        return result
+    if not math.isfinite(score):
+        flag = f"reward returned a non-finite score ({score}); counted as 0"
+        return replace(result, score=0.0, passed=False, error=result.error or flag,
+                       details={**result.details, "score_flag": flag, "raw_score": score})
+    if not 0.0 <= score <= 1.0:
+        clamped = min(1.0, max(0.0, score))
+        flag = f"reward returned {score}, outside [0, 1]; clamped to {clamped}"
+        return replace(result, score=clamped, details={**result.details, "score_flag": flag, "raw_score": score})
+    return result
+
+
+def _run_with_timeout(fn: Callable[[], CheckResult], timeout_s: float) -> CheckResult:
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - recorded, never lost
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name="latentseek-reward", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if worker.is_alive():
+        return CheckResult.failure(f"reward timed out after {timeout_s:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def score_completion(
+    check_fn: Callable[..., CheckResult],
+    completion: str,
+    *,
+    timeout_s: float | None = None,
+    **context: Any,
+) -> tuple[CheckResult, float]:
+    """Run one reward call safely; return ``(result, seconds)``. Never raises for reward faults.
+
+    Example:
+        >>> result, _ = score_completion(as_check_fn(lambda text: 1 / 0), "x")
+        >>> result.score, result.error
+        (0.0, 'reward raised ZeroDivisionError: division by zero')
+    """
+    start = time.perf_counter()
+    try:
+        if timeout_s is None:
+            result = check_fn(completion, **context)
+        else:
+            result = _run_with_timeout(lambda: check_fn(completion, **context), timeout_s)
+        result = _validated(result)
+    except Exception as exc:  # noqa: BLE001 - a failing reward must not lose the run
+        result = CheckResult.failure(f"reward raised {type(exc).__name__}: {exc}")
+    return result, time.perf_counter() - start

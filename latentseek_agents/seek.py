@@ -1,0 +1,276 @@
+"""`LatentSeek`: the test-time loop (generate, score, move the latents, decode, continue, re-score).
+
+Faithful mode by default (docs/method.md): greedy chain of thought; latents = the hidden states
+that fed the LM head at the first L = min(int(fraction * T), max_latents) generated positions;
+one Adam step per iteration on ``-R * sum log p(argmax)`` with ``R = score - 1``; the new prefix is
+the argmax of the moved latents; greedy continuation from the cached prompt; stop once the score
+is above ``score_threshold``, after at most ``max_iters`` updates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .answers import extract_answer
+from .config import LatentSeekConfig
+from .prompts import Problem, build_messages, question_text, render_prompt
+from .result import Attempt, SeekResult
+from .scoring import CheckResult, RewardLike, as_check_fn, score_completion
+
+__all__ = ["LatentSeek"]
+
+AttemptCallback = Callable[[int, Attempt], None]
+
+
+@dataclass
+class _Problem:
+    """Book-keeping of one problem inside a batch."""
+
+    messages: list[dict[str, str]]
+    question: str
+    reference: Any
+    prompt_ids: list[int]
+    budget: int
+    trace: list[Attempt] = field(default_factory=list)
+    prefix: list[int] = field(default_factory=list)
+    latents: int = 0
+    stop_reason: str | None = None
+    start: float = 0.0
+    seconds: float = 0.0
+
+
+class LatentSeek:
+    """Instance-level policy gradient in latent space, on a local HF causal LM.
+
+    Args:
+        model: a ``LoadedModel``, a name/path for :func:`load_model` (``None`` or ``"default"``
+            = the embedded SmolLM2-135M-Instruct), or a loaded HF model (pass ``tokenizer``).
+        reward: a checker (``.check(completion, prompt=, reference=) -> CheckResult``) or a
+            callable ``fn(completion, **context) -> float | CheckResult``, scores in [0, 1].
+            ``None`` uses :class:`~latentseek_agents.rewards.SelfJudge` on the same model.
+        config: a :class:`LatentSeekConfig` (defaults = the paper's).
+        tokenizer: the tokenizer when ``model`` is a loaded HF model.
+
+    Example:
+        >>> from latentseek_agents import LatentSeek, LatentSeekConfig
+        >>> seeker = LatentSeek("default", reward=lambda text, reference: float(reference in text),
+        ...                     config=LatentSeekConfig(max_iters=2, max_new_tokens=64))  # doctest: +SKIP
+        >>> seeker.solve("What is 6 * 7?", reference="42").stop_reason                   # doctest: +SKIP
+        'threshold'
+    """
+
+    def __init__(
+        self,
+        model: Any = None,
+        reward: RewardLike | None = None,
+        config: LatentSeekConfig | None = None,
+        *,
+        tokenizer: Any = None,
+    ) -> None:
+        from .models import load_model
+
+        if config is not None and not isinstance(config, LatentSeekConfig):
+            raise TypeError(f"config must be a LatentSeekConfig, got {type(config).__name__}")
+        self.lm = load_model(model, tokenizer=tokenizer)
+        self.config = config or LatentSeekConfig()
+        if reward is None:
+            from latentseek_agents.rewards import SelfJudge
+
+            reward = SelfJudge(self.lm)
+        self.reward = reward
+        self._check = as_check_fn(reward)
+
+    def __repr__(self) -> str:
+        return f"LatentSeek(model={self.lm.name!r}, reward={self.reward!r}, config={self.config!r})"
+
+    # ------------------------------------------------------------------ public API
+    def solve(
+        self,
+        problem: Problem,
+        reference: Any = None,
+        *,
+        on_attempt: AttemptCallback | None = None,
+        **context: Any,
+    ) -> SeekResult:
+        """Solve one problem (a question string or a list of chat messages).
+
+        Args:
+            problem: the question, or chat messages.
+            reference: a gold answer passed to the reward (e.g. ``"72"``), if any.
+            on_attempt: called as ``on_attempt(0, attempt)`` after each scored attempt.
+            **context: extra keyword context for the reward.
+        """
+        return self.solve_batch([problem], [reference], on_attempt=on_attempt, **context)[0]
+
+    def solve_batch(
+        self,
+        problems: Sequence[Problem],
+        references: Sequence[Any] | None = None,
+        *,
+        on_attempt: AttemptCallback | None = None,
+        **context: Any,
+    ) -> list[SeekResult]:
+        """Solve several problems together: their generations and latent updates run batched.
+
+        Results equal ``[solve(p, r) for p, r in ...]`` up to floating-point batching effects.
+        ``on_attempt(i, attempt)`` names the problem by its index ``i``.
+        """
+        import torch
+
+        from .generation import continue_greedy, prefill
+        from .latents import LatentOptimizer, num_latents
+
+        if isinstance(problems, str) or not isinstance(problems, Sequence):
+            raise ValueError("problems must be a list of questions or message lists")
+        if not problems:
+            return []
+        references = list(references) if references is not None else [None] * len(problems)
+        if len(references) != len(problems):
+            raise ValueError(f"references has {len(references)} entries for {len(problems)} problems")
+        cfg = self.config
+        torch.manual_seed(cfg.seed)
+        batch = [self._prepare(p, r) for p, r in zip(problems, references)]
+        start = time.perf_counter()
+        for item in batch:
+            item.start = start
+
+        # Iteration 0: the greedy chain of thought, recording the hidden states.
+        t0 = time.perf_counter()
+        prompt = prefill(self.lm, [p.prompt_ids for p in batch])
+        first = continue_greedy(self.lm, prompt, range(len(batch)), [p.budget for p in batch],
+                                capture_hidden=cfg.max_latents)
+        gen_seconds = (time.perf_counter() - t0) / len(batch)
+        hidden: list[Any] = []
+        for i, (item, gen) in enumerate(zip(batch, first)):
+            attempt = self._score(item, gen.tokens, 0, context, generate_seconds=gen_seconds)
+            self._record(i, item, attempt, on_attempt)
+            item.latents = num_latents(len(gen.tokens), cfg.fraction, cfg.max_latents)
+            hidden.append(gen.hidden[: item.latents] if gen.hidden is not None else None)
+            if attempt.passed:
+                item.stop_reason = "threshold"
+            elif item.latents == 0:
+                item.stop_reason = "no_latents"
+            elif cfg.max_iters == 0:
+                item.stop_reason = "max_iters"
+            item.prefix = gen.tokens[: item.latents]
+
+        active = [i for i, item in enumerate(batch) if item.stop_reason is None]
+        optimizer = LatentOptimizer(self.lm, [hidden[i] for i in active], cfg) if active else None
+        slot = {i: s for s, i in enumerate(active)}
+
+        for iteration in range(1, cfg.max_iters + 1):
+            if not active:
+                break
+            t0 = time.perf_counter()
+            with self.lm.lock:
+                prefixes = optimizer.step({slot[i]: batch[i].trace[-1].score - 1.0 for i in active})
+            update_seconds = (time.perf_counter() - t0) / len(active)
+            new_prefix = {i: prefixes[slot[i]] for i in active}
+            changed = {i: sum(a != b for a, b in zip(new_prefix[i], batch[i].prefix)) for i in active}
+            for i in active:
+                batch[i].prefix = new_prefix[i]
+
+            # A prefix that already holds a stop token is the whole answer; the rest continue.
+            stops = set(self.lm.eos_token_ids)
+            tokens: dict[int, list[int]] = {}
+            to_continue = []
+            for i in active:
+                cut = next((j for j, tok in enumerate(new_prefix[i]) if tok in stops), None)
+                if cut is not None:
+                    tokens[i] = new_prefix[i][: cut + 1]
+                else:
+                    to_continue.append(i)
+            t0 = time.perf_counter()
+            if to_continue:
+                gens = continue_greedy(
+                    self.lm, prompt, to_continue,
+                    [max(batch[i].budget - len(new_prefix[i]), 0) for i in to_continue],
+                    prefixes=[new_prefix[i] for i in to_continue],
+                )
+                for i, gen in zip(to_continue, gens):
+                    tokens[i] = new_prefix[i] + gen.tokens
+            gen_seconds = (time.perf_counter() - t0) / len(active)
+
+            for i in active:
+                attempt = self._score(batch[i], tokens[i], iteration, context,
+                                      generate_seconds=gen_seconds, update_seconds=update_seconds,
+                                      prefix_tokens=len(new_prefix[i]), changed=changed[i])
+                self._record(i, batch[i], attempt, on_attempt)
+                if attempt.passed:
+                    batch[i].stop_reason = "threshold"
+            active = [i for i in active if batch[i].stop_reason is None]
+        for item in batch:
+            if item.stop_reason is None:
+                item.stop_reason = "max_iters"
+        return [self._result(item) for item in batch]
+
+    # ------------------------------------------------------------------ helpers
+    def _prepare(self, problem: Problem, reference: Any) -> _Problem:
+        messages = build_messages(problem, self.config.prompt_style)
+        ids = render_prompt(self.lm.tokenizer, messages)
+        budget = self.config.max_new_tokens
+        context = self.lm.context_length
+        if context is not None:
+            if len(ids) >= context:
+                raise ValueError(
+                    f"question is too long: the rendered prompt has {len(ids)} tokens, and the model's "
+                    f"context is {context} tokens"
+                )
+            budget = min(budget, context - len(ids))
+        return _Problem(messages=messages, question=question_text(messages), reference=reference,
+                        prompt_ids=ids, budget=budget)
+
+    def _score(
+        self,
+        item: _Problem,
+        tokens: list[int],
+        iteration: int,
+        context: dict[str, Any],
+        *,
+        generate_seconds: float = 0.0,
+        update_seconds: float = 0.0,
+        prefix_tokens: int = 0,
+        changed: int = 0,
+    ) -> Attempt:
+        text = self.lm.tokenizer.decode(tokens, skip_special_tokens=True)
+        result, reward_seconds = self._cached_score(item, text, context)
+        score = 0.0 if result.score is None else float(result.score)
+        return Attempt(
+            iteration=iteration, text=text, score=score, passed=score > self.config.score_threshold,
+            feedback=result.feedback, error=result.error, tokens=len(tokens),
+            prefix_tokens=prefix_tokens, changed_positions=changed,
+            seconds=generate_seconds + update_seconds + reward_seconds,
+            generate_seconds=generate_seconds, update_seconds=update_seconds,
+            reward_seconds=reward_seconds, details=dict(result.details),
+        )
+
+    def _cached_score(self, item: _Problem, text: str, context: dict[str, Any]) -> tuple[CheckResult, float]:
+        """Score ``text``; an identical completion seen earlier in this solve is not checked again."""
+        for previous in item.trace:
+            if previous.text == text and previous.error is None:
+                return CheckResult(score=previous.score, feedback=previous.feedback,
+                                   details={**previous.details, "cached": True}), 0.0
+        return score_completion(self._check, text, timeout_s=self.config.reward_timeout_s,
+                                prompt=item.question, reference=item.reference,
+                                messages=item.messages, **context)
+
+    def _record(self, index: int, item: _Problem, attempt: Attempt, on_attempt: AttemptCallback | None) -> None:
+        item.trace.append(attempt)
+        item.seconds = time.perf_counter() - item.start
+        if on_attempt is not None:
+            on_attempt(index, attempt)
+
+    def _result(self, item: _Problem) -> SeekResult:
+        trace = item.trace
+        if self.config.select == "best":
+            chosen = max(trace, key=lambda a: (a.score, -a.iteration))
+        else:
+            chosen = next((a for a in trace if a.passed), trace[-1])
+        return SeekResult(
+            answer=extract_answer(chosen.text), text=chosen.text, score=chosen.score,
+            iterations=len(trace) - 1, trace=trace, stop_reason=item.stop_reason or "max_iters",
+            prompt_tokens=len(item.prompt_ids), seconds=item.seconds,
+        )

@@ -1,0 +1,55 @@
+"""`BaseChecker`: the shared shape of every checker (``check`` plus the TRL reward-function call)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from latentseek_agents.scoring import CheckResult
+
+__all__ = ["BaseChecker"]
+
+
+class BaseChecker:
+    """Base class of the checkers: subclasses implement :meth:`check`.
+
+    Instances are also TRL reward functions: ``checker(completions, prompts=None, **kwargs)``
+    returns one ``float | None`` per completion (``None`` = skip), reading per-row columns such as
+    ``reference`` / ``solution`` / ``answer`` from ``kwargs`` as TRL passes them.
+
+    Example:
+        >>> class Contains(BaseChecker):
+        ...     def check(self, completion, *, prompt=None, reference=None, **ctx):
+        ...         return CheckResult(score=float(str(reference) in completion))
+        >>> Contains()(["it is 42", "no"], reference=["42", "42"])
+        [1.0, 0.0]
+    """
+
+    def check(self, completion: str, *, prompt: Any = None, reference: Any = None, **ctx: Any) -> CheckResult:
+        """Score one completion."""
+        raise NotImplementedError
+
+    def __call__(self, completions: Sequence[Any], prompts: Sequence[Any] | None = None,
+                 **kwargs: Any) -> list[float | None]:
+        """TRL reward-function form: a list of completions in, a list of scores out."""
+        if isinstance(completions, str):
+            raise TypeError("checkers are called with a list of completions; use .check(text) for one")
+        references = kwargs.pop("reference", None) or kwargs.pop("solution", None) or kwargs.pop("answer", None)
+        scores: list[float | None] = []
+        for i, completion in enumerate(completions):
+            text = _completion_text(completion)
+            row = {k: v[i] for k, v in kwargs.items() if isinstance(v, Sequence) and not isinstance(v, str)
+                   and len(v) == len(completions)}
+            prompt = prompts[i] if prompts is not None else None
+            reference = references[i] if references is not None else None
+            scores.append(self.check(text, prompt=prompt, reference=reference, **row).score)
+        return scores
+
+
+def _completion_text(completion: Any) -> str:
+    """TRL passes conversational completions as ``[{"role": "assistant", "content": ...}]``."""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, Sequence) and completion and isinstance(completion[-1], dict):
+        return str(completion[-1].get("content", ""))
+    return str(completion)

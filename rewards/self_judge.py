@@ -1,0 +1,153 @@
+"""`SelfJudge`: the paper's self-reward, the same local model verifying its own answer.
+
+Four true/false checks, each asking for a short reasoning and then a fixed verdict marker:
+the final answer is correct (weight 1), the problem is understood (weight 1), every calculation
+re-checks (weight 2), the solution ends with a clear final answer (weight 2). The score is
+``1 - failed_weight / 6`` (the paper's ``-failed/6`` on the [0, 1] scale).
+
+Unlike the reference code: the four prompts run as one greedy batch (deterministic), with a bounded
+token budget; only the generated tokens are parsed, at the last verdict marker, with word
+boundaries ("untrue" is not "true"); a missing verdict is a failed check.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from latentseek_agents.scoring import CheckResult
+
+from .base import BaseChecker
+
+__all__ = ["SelfJudge", "JudgeCheck", "SELF_JUDGE_CHECKS", "parse_verdict"]
+
+VERDICT_MARKER = "VERDICT:"
+_VERDICT = re.compile(r"VERDICT\s*:\s*[*_`\"']*\s*(true|false)\b", re.IGNORECASE)
+
+_HEADER = (
+    "You review solutions to math problems with a critical eye. Read the QUESTION and the "
+    "PROPOSED SOLUTION below, then do the TASK. Reason briefly, then end your reply with a last "
+    "line that is exactly `VERDICT: True` or `VERDICT: False`.\n\n"
+    "QUESTION:\n{question}\n\nPROPOSED SOLUTION:\n{solution}\n\nTASK:\n{task}"
+)
+
+
+@dataclass(frozen=True)
+class JudgeCheck:
+    """One verifier prompt: its name, weight and task text."""
+
+    name: str
+    weight: int
+    task: str
+
+
+SELF_JUDGE_CHECKS: tuple[JudgeCheck, ...] = (
+    JudgeCheck("answer_correct", 1,
+               "Decide only whether the solution's final answer is right. Do not grade the method."),
+    JudgeCheck("understanding", 1,
+               "Decide whether the solution reads the question correctly: it answers what was "
+               "asked, uses the quantities as the question states them, and covers every part."),
+    JudgeCheck("calculations", 2,
+               "Redo every arithmetic step of the solution yourself. If any step's result is "
+               "wrong, the verdict is False. Numbers that are only quoted are not checked."),
+    JudgeCheck("clear_answer", 2,
+               "Decide whether the solution ends with one explicit, fully computed final answer "
+               "(a number or expression), not an unfinished formula and not a refusal."),
+)
+
+
+def parse_verdict(reply: str) -> bool | None:
+    """The verdict after the last marker in the judge's own reply; None when there is none.
+
+    Example:
+        >>> parse_verdict("3 + 4 = 7 is right.\\nVERDICT: True")
+        True
+        >>> parse_verdict("VERDICT: untrue") is None
+        True
+    """
+    matches = _VERDICT.findall(reply or "")
+    if not matches:
+        return None
+    return matches[-1].lower() == "true"
+
+
+class SelfJudge(BaseChecker):
+    """The paper's self-reward: four weighted verifier checks run by a local model.
+
+    Args:
+        model: the judging model: a ``LoadedModel``, ``"default"`` or a name/path for
+            :func:`~latentseek_agents.load_model`. Usually the model being optimized.
+        max_new_tokens: token budget of each verifier's reply (bounded, unlike the paper's 4096).
+        checks: the verifier prompts and weights (default: the paper's four).
+
+    Example:
+        >>> judge = SelfJudge("default", max_new_tokens=128)       # doctest: +SKIP
+        >>> judge.check("2 + 3 = 5. \\\\boxed{5}", prompt="What is 2 + 3?").score  # doctest: +SKIP
+    """
+
+    def __init__(self, model: Any = "default", *, max_new_tokens: int = 256,
+                 checks: tuple[JudgeCheck, ...] = SELF_JUDGE_CHECKS) -> None:
+        if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be an integer >= 1, got {max_new_tokens!r}")
+        if not checks or any(c.weight <= 0 for c in checks):
+            raise ValueError("checks must be a non-empty tuple of JudgeCheck with positive weights")
+        self.model = model
+        self.max_new_tokens = max_new_tokens
+        self.checks = tuple(checks)
+        self._lm: Any = None
+
+    @property
+    def lm(self) -> Any:
+        """The loaded judge model (loaded on first use, shared through the model registry)."""
+        if self._lm is None:
+            from latentseek_agents.models import load_model
+
+            self._lm = load_model(self.model)
+        return self._lm
+
+    def __getstate__(self) -> dict[str, Any]:
+        from latentseek_agents.models import LoadedModel
+
+        state = self.__dict__.copy()
+        model = state["model"]
+        if isinstance(model, LoadedModel):
+            if model.source is None:
+                raise TypeError("a SelfJudge on a model object that was not loaded by name can't be pickled")
+            state["model"] = model.source
+        state["_lm"] = None
+        return state
+
+    def __repr__(self) -> str:
+        name = getattr(self.model, "name", self.model)
+        return f"SelfJudge(model={name!r}, max_new_tokens={self.max_new_tokens})"
+
+    def check(self, completion: str, *, prompt: Any = None, reference: Any = None, **ctx: Any) -> CheckResult:
+        """Run the four verifiers on ``completion`` for the question ``prompt``."""
+        from latentseek_agents.generation import greedy_generate
+        from latentseek_agents.prompts import render_prompt
+
+        if not isinstance(completion, str) or not completion.strip():
+            return CheckResult(score=0.0, passed=False, feedback="empty solution: every check fails",
+                               details={"checks": {}})
+        question = prompt if isinstance(prompt, str) else str(prompt or "")
+        lm = self.lm
+        prompts = [
+            render_prompt(lm.tokenizer, [{"role": "user", "content": _HEADER.format(
+                question=question, solution=completion, task=check.task)}])
+            for check in self.checks
+        ]
+        replies = [lm.tokenizer.decode(g.tokens, skip_special_tokens=True)
+                   for g in greedy_generate(lm, prompts, self.max_new_tokens)]
+        total = sum(c.weight for c in self.checks)
+        failed, per_check, notes = 0, {}, []
+        for check, reply in zip(self.checks, replies):
+            verdict = parse_verdict(reply)
+            per_check[check.name] = {"verdict": verdict, "weight": check.weight, "reply": reply[-600:]}
+            if verdict is not True:
+                failed += check.weight
+                notes.append(f"{check.name} failed" + (" (no verdict)" if verdict is None else ""))
+        score = 1.0 - failed / total
+        return CheckResult(score=score, passed=failed == 0,
+                           feedback="; ".join(notes) or "all checks passed",
+                           details={"checks": per_check})
