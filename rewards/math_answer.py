@@ -10,6 +10,7 @@ Model text is never given to ``sympify``/``eval``: math-verify filters what reac
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any
 
@@ -46,8 +47,8 @@ class MathAnswer(BaseChecker):
 
     Args:
         extract: ``"last_boxed"`` (default), ``"json"``, ``"answer_is"`` or ``"auto"``.
-        timeout_s: math-verify's parse/verify time bound (applied on the main thread; math-verify's
-            signal-based timer cannot run in other threads).
+        timeout_s: math-verify's parse/verify time bound, rounded up to whole seconds (applied on the
+            main thread only: math-verify's signal-based timer cannot run in other threads).
 
     Example:
         >>> MathAnswer().check("so \\\\boxed{72}", reference="#### 72").score
@@ -79,7 +80,9 @@ class MathAnswer(BaseChecker):
                                details={"extracted": None, "reference": gold})
         from math_verify import parse, verify
 
-        timeout = self.timeout_s if threading.current_thread() is threading.main_thread() else None
+        # math-verify's timer is signal.alarm: whole seconds, main thread only.
+        on_main = threading.current_thread() is threading.main_thread()
+        timeout = max(1, math.ceil(self.timeout_s)) if on_main else None
         gold_parsed = parse(_wrap(gold), parsing_timeout=timeout)
         pred_parsed = parse(_wrap(pred), parsing_timeout=timeout)
         details = {"extracted": pred, "reference": gold}

@@ -1,0 +1,67 @@
+"""The latentseek command line, run in-process on a tiny model saved to a local directory."""
+
+import json
+
+import pytest
+
+from latentseek_agents.cli import main
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, tiny_lm):
+    path = tmp_path_factory.mktemp("tiny-model")
+    tiny_lm.model.save_pretrained(path)
+    tiny_lm.tokenizer.save_pretrained(path)
+    return str(path)
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_solve_json_prints_the_seek_result(capsys, model_dir, tmp_path):
+    trace = tmp_path / "trace.jsonl"
+    code, out, err = run(capsys, "solve", "What is 2 + 3?", "--reference", "5", "--model", model_dir,
+                         "--max-iters", "2", "--max-new-tokens", "16", "--lr", "0.3", "--json",
+                         "--trace", str(trace))
+    assert code == 0
+    data = json.loads(out)
+    assert data["iterations"] == 2 and data["stop_reason"] == "max_iters"
+    assert [a["iteration"] for a in data["trace"]] == [0, 1, 2]
+    lines = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert [line["iteration"] for line in lines] == [0, 1, 2]
+    assert lines[0]["question"] == "What is 2 + 3?"
+    assert "latentseek" in err  # the progress bar went to stderr
+
+
+def test_solve_prints_a_readable_summary(capsys, model_dir):
+    code, out, _ = run(capsys, "solve", "What is 2 + 3?", "--reference", "5", "--model", model_dir,
+                       "--max-iters", "1", "--max-new-tokens", "16", "--no-progress")
+    assert code == 0
+    for label in ("first answer", "final answer", "iterations", "scores", "time"):
+        assert label in out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--fraction", "1.5"], "fraction must be in (0, 1], got 1.5"),
+    (["--lr", "-1"], "lr must be a finite number > 0, got -1.0"),
+    (["--max-iters", "-1"], "max_iters must be an integer >= 0, got -1"),
+    (["--device", "tpu"], "device must be"),
+    (["--dtype", "int4"], "dtype must be one of"),
+])
+def test_bad_settings_exit_2_with_the_reason(capsys, model_dir, args, message):
+    code, _, err = run(capsys, "solve", "What is 2 + 3?", "--model", model_dir, *args)
+    assert code == 2
+    assert message in err
+
+
+def test_empty_question_is_an_error(capsys, model_dir):
+    code, _, err = run(capsys, "solve", "  ", "--model", model_dir)
+    assert code == 2 and "question must be a non-empty string" in err
+
+
+def test_a_missing_model_is_an_error(capsys, tmp_path):
+    code, _, err = run(capsys, "solve", "What is 2 + 3?", "--model", str(tmp_path / "missing"))
+    assert code == 2 and "does not exist" in err

