@@ -9,7 +9,7 @@ the batch, so finished problems cost nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -125,6 +125,7 @@ def continue_greedy(
     prefixes: Sequence[Sequence[int]] | None = None,
     capture_hidden: int = 0,
     on_token: Callable[[int], None] | None = None,
+    stop_ids: Collection[int] | None = None,
 ) -> list[Generation]:
     """Greedy-decode after the cached prompts ``rows`` (optionally after a forced token prefix).
 
@@ -136,6 +137,7 @@ def continue_greedy(
         prefixes: per row, tokens appended after the prompt before decoding (the decoded latents).
         capture_hidden: keep the hidden states of the first this-many generated tokens.
         on_token: called with the number of rows still decoding after each step (progress).
+        stop_ids: tokens that end a row (default: the model's eos tokens; ``()`` never stops early).
 
     Returns:
         One :class:`Generation` per row, in order; ``tokens`` excludes the prefix.
@@ -148,7 +150,7 @@ def continue_greedy(
         raise ValueError(f"max_new_tokens has {len(budgets)} entries for {len(rows)} rows")
     if prefixes is not None and (len(prefixes) != len(rows) or any(len(p) == 0 for p in prefixes)):
         raise ValueError("prefixes must hold one non-empty token list per row")
-    stop = set(lm.eos_token_ids)
+    stop = set(lm.eos_token_ids if stop_ids is None else stop_ids)
     outputs: list[list[int]] = [[] for _ in rows]
     captured: list[list[torch.Tensor]] = [[] for _ in rows]
     with lm.lock, torch.no_grad():
@@ -198,6 +200,7 @@ def greedy_generate(
     max_new_tokens: int,
     *,
     capture_hidden: int = 0,
+    stop_ids: Collection[int] | None = None,
 ) -> list[Generation]:
     """Prefill and greedily decode a batch of prompts (the plain chain-of-thought baseline).
 
@@ -207,4 +210,5 @@ def greedy_generate(
         True
     """
     cached = prefill(lm, prompts)
-    return continue_greedy(lm, cached, range(len(prompts)), max_new_tokens, capture_hidden=capture_hidden)
+    return continue_greedy(lm, cached, range(len(prompts)), max_new_tokens, capture_hidden=capture_hidden,
+                           stop_ids=stop_ids)

@@ -2,10 +2,20 @@
 
 The prediction is extracted explicitly (last ``\\boxed{}`` by default), both sides are wrapped in
 ``\\boxed{}`` so that math-verify parses them, and math-verify decides equivalence (gold first).
-math-verify rounds numbers to 6 decimals, which makes ``1/2^{99}`` equal ``1/2^{98}``: when both
-sides are plain numbers this checker also requires a relative difference below 1e-9.
 
-Model text is never given to ``sympify``/``eval``: math-verify filters what reaches sympy.
+Time is bounded from any thread: the comparison runs in a persistent worker subprocess that is
+killed (and replaced) when it overruns ``timeout_s``, because math-verify's own time-outs use
+``signal.alarm`` and only work on the main thread. Model text is never given to
+``sympify``/``eval``: math-verify filters what reaches sympy.
+
+Known false positives of math-verify and what this checker does about them:
+
+* numbers equal after rounding to 6 decimals (``1/2^{99}`` vs ``1/2^{98}``, ``1/2004!`` vs
+  ``1/2006!``): rejected here; when both sides are plain numbers they must also agree to 1e-9
+  relative.
+* plain-text equations whose sides both simplify to ``0`` (``3*x-1*y+13=0`` vs ``3x+4y+14=0``)
+  and ``1-1/e`` vs ``1+1/e`` written with ``\\mathrm{e}``: kept as math-verify says (tests pin
+  them as known), because boxed numeric answers, the GSM8K / MATH case, never meet them.
 """
 
 from __future__ import annotations
@@ -17,38 +27,32 @@ from typing import Any
 from latentseek_agents.answers import EXTRACTORS, extract_answer, gsm8k_gold
 from latentseek_agents.scoring import CheckResult
 
+from ._pool import WorkerPool, WorkerTimeout
 from .base import BaseChecker
 
 __all__ = ["MathAnswer"]
 
+_MAX_ANSWER_CHARS = 2_000
+_pool: WorkerPool | None = None
+_pool_lock = threading.Lock()
 
-def _wrap(answer: str) -> str:
-    return answer if "\\boxed" in answer else f"\\boxed{{{answer}}}"
 
-
-def _numbers_agree(gold: Any, pred: Any) -> bool:
-    """False only when both sides are plain numbers that differ beyond 1e-9 relative."""
-    import sympy
-
-    if not (isinstance(gold, sympy.Basic) and isinstance(pred, sympy.Basic)):
-        return True
-    if not (gold.is_number and pred.is_number):
-        return True
-    try:
-        diff = abs(sympy.N(gold - pred, 60))
-        scale = max(abs(sympy.N(gold, 60)), abs(sympy.N(pred, 60)))
-        return bool(diff == 0 or diff <= sympy.Float("1e-9") * scale)
-    except (TypeError, ValueError, ArithmeticError):
-        return True
+def _worker_pool() -> WorkerPool:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = WorkerPool("latentseek_agents.rewards._math_worker", size=4)
+        return _pool
 
 
 class MathAnswer(BaseChecker):
     """Score 1.0 when the extracted final answer equals the reference, else 0.0.
 
     Args:
-        extract: ``"last_boxed"`` (default), ``"json"``, ``"answer_is"`` or ``"auto"``.
-        timeout_s: math-verify's parse/verify time bound, rounded up to whole seconds (applied on the
-            main thread only: math-verify's signal-based timer cannot run in other threads).
+        extract: ``"last_boxed"`` (default), ``"json"``, ``"answer_is"`` or ``"auto"`` (each in turn).
+        timeout_s: wall-clock bound of one comparison, enforced by killing the worker process.
+
+    A missing reference, or one that cannot be parsed, gives ``score=None`` ("skip", as in TRL).
 
     Example:
         >>> MathAnswer().check("so \\\\boxed{72}", reference="#### 72").score
@@ -60,7 +64,7 @@ class MathAnswer(BaseChecker):
     def __init__(self, extract: str = "last_boxed", timeout_s: float = 5.0) -> None:
         if extract not in EXTRACTORS:
             raise ValueError(f"extract must be one of {EXTRACTORS}, got {extract!r}")
-        if not isinstance(timeout_s, (int, float)) or timeout_s <= 0:
+        if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not timeout_s > 0:
             raise ValueError(f"timeout_s must be a number > 0, got {timeout_s!r}")
         self.extract = extract
         self.timeout_s = float(timeout_s)
@@ -74,24 +78,27 @@ class MathAnswer(BaseChecker):
             return CheckResult(score=None, feedback="no reference answer: skipped")
         gold = gsm8k_gold(str(reference))
         pred = extract_answer(completion if isinstance(completion, str) else None, self.extract)
+        details: dict[str, Any] = {"extracted": pred, "reference": gold}
         if pred is None:
             return CheckResult(score=0.0, passed=False,
-                               feedback=f"no final answer found (extract={self.extract})",
-                               details={"extracted": None, "reference": gold})
-        from math_verify import parse, verify
-
-        # math-verify's timer is signal.alarm: whole seconds, main thread only.
-        on_main = threading.current_thread() is threading.main_thread()
-        timeout = max(1, math.ceil(self.timeout_s)) if on_main else None
-        gold_parsed = parse(_wrap(gold), parsing_timeout=timeout)
-        pred_parsed = parse(_wrap(pred), parsing_timeout=timeout)
-        details = {"extracted": pred, "reference": gold}
-        if not gold_parsed:
+                               feedback=f"no final answer found (extract={self.extract})", details=details)
+        if len(pred) > _MAX_ANSWER_CHARS:
+            return CheckResult(score=0.0, passed=False, details=details,
+                               feedback=f"final answer is {len(pred)} characters long (limit {_MAX_ANSWER_CHARS})")
+        inner = max(1, math.ceil(self.timeout_s))  # math-verify's own alarm: whole seconds
+        try:
+            reply = _worker_pool().request({"gold": gold, "pred": pred, "timeout": inner}, self.timeout_s)
+        except WorkerTimeout:
+            return CheckResult.failure(f"math check timed out after {self.timeout_s:g} s", **details)
+        except (OSError, RuntimeError, ValueError) as exc:
+            return CheckResult.failure(f"math check failed: {type(exc).__name__}: {exc}", **details)
+        if "error" in reply:
+            return CheckResult.failure(f"math check failed: {reply['error']}", **details)
+        if not reply["gold_parsed"]:
             return CheckResult(score=None, feedback=f"reference {gold!r} could not be parsed: skipped",
                                details=details)
-        ok = bool(pred_parsed) and verify(gold_parsed, pred_parsed, timeout_seconds=timeout)
-        if ok and not _numbers_agree(gold_parsed[0], pred_parsed[0]):
-            ok = False
+        ok = bool(reply["ok"])
+        if reply["guard"]:
             details["rounding_guard"] = "math-verify said equal after rounding; the numbers differ"
         feedback = f"answer {pred!r} {'equals' if ok else 'does not equal'} the reference {gold!r}"
         return CheckResult(score=1.0 if ok else 0.0, passed=ok, feedback=feedback, details=details)
