@@ -24,6 +24,7 @@ __all__ = [
     "Checker",
     "RewardLike",
     "as_check_fn",
+    "coerce_result",
     "score_completion",
 ]
 
@@ -68,7 +69,13 @@ class Checker(Protocol):
 RewardLike = Checker | Callable[..., Any]
 
 
-def _coerce(value: Any) -> CheckResult:
+def coerce_result(value: Any) -> CheckResult:
+    """Turn what a reward returned (float, bool, None, CheckResult, object with .score) into a CheckResult.
+
+    Example:
+        >>> coerce_result(True).score
+        1.0
+    """
     if isinstance(value, CheckResult):
         return value
     if value is None:
@@ -118,7 +125,7 @@ def as_check_fn(reward: RewardLike) -> Callable[..., CheckResult]:
     def fn(completion: str, **context: Any) -> CheckResult:
         if accepted is not None:
             context = {k: v for k, v in context.items() if k in accepted}
-        return _coerce(target(completion, **context))
+        return coerce_result(target(completion, **context))
 
     return fn
 

@@ -12,18 +12,17 @@ boundaries ("untrue" is not "true"); a missing verdict is a failed check.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from latentseek_agents.scoring import CheckResult
 
 from .base import BaseChecker
+from .judges import LocalJudge, last_marker_value, neutralize
 
 __all__ = ["SelfJudge", "JudgeCheck", "SELF_JUDGE_CHECKS", "parse_verdict"]
 
-VERDICT_MARKER = "VERDICT:"
-_VERDICT = re.compile(r"VERDICT\s*:\s*[*_`\"']*\s*(true|false)\b", re.IGNORECASE)
+VERDICT_MARKER = "VERDICT"
 
 _HEADER = (
     "You review solutions to math problems with a critical eye. Read the QUESTION and the "
@@ -58,7 +57,7 @@ SELF_JUDGE_CHECKS: tuple[JudgeCheck, ...] = (
 
 
 def parse_verdict(reply: str) -> bool | None:
-    """The verdict after the last marker in the judge's own reply; None when there is none.
+    """The True/False after the last ``VERDICT:`` in the judge's own reply; None when there is none.
 
     Example:
         >>> parse_verdict("3 + 4 = 7 is right.\\nVERDICT: True")
@@ -66,10 +65,8 @@ def parse_verdict(reply: str) -> bool | None:
         >>> parse_verdict("VERDICT: untrue") is None
         True
     """
-    matches = _VERDICT.findall(reply or "")
-    if not matches:
-        return None
-    return matches[-1].lower() == "true"
+    value = last_marker_value(reply, VERDICT_MARKER, "true|false")
+    return None if value is None else value.lower() == "true"
 
 
 class SelfJudge(BaseChecker):
@@ -92,31 +89,27 @@ class SelfJudge(BaseChecker):
             raise ValueError(f"max_new_tokens must be an integer >= 1, got {max_new_tokens!r}")
         if not checks or any(c.weight <= 0 for c in checks):
             raise ValueError("checks must be a non-empty tuple of JudgeCheck with positive weights")
-        self.model = model
-        self.max_new_tokens = max_new_tokens
         self.checks = tuple(checks)
-        self._lm: Any = None
+        self._backend = LocalJudge(model, max_new_tokens=max_new_tokens)
+
+    @property
+    def model(self) -> Any:
+        """The judging model as given (a ``LoadedModel``, ``"default"`` or a name/path)."""
+        return self._backend.model
+
+    @property
+    def max_new_tokens(self) -> int:
+        """Token budget of each verifier's reply."""
+        return self._backend.max_new_tokens
+
+    @max_new_tokens.setter
+    def max_new_tokens(self, value: int) -> None:
+        self._backend.max_new_tokens = value
 
     @property
     def lm(self) -> Any:
         """The loaded judge model (loaded on first use, shared through the model registry)."""
-        if self._lm is None:
-            from latentseek_agents.models import load_model
-
-            self._lm = load_model(self.model)
-        return self._lm
-
-    def __getstate__(self) -> dict[str, Any]:
-        from latentseek_agents.models import LoadedModel
-
-        state = self.__dict__.copy()
-        model = state["model"]
-        if isinstance(model, LoadedModel):
-            if model.source is None:
-                raise TypeError("a SelfJudge on a model object that was not loaded by name can't be pickled")
-            state["model"] = model.source
-        state["_lm"] = None
-        return state
+        return self._backend.lm
 
     def __repr__(self) -> str:
         name = getattr(self.model, "name", self.model)
@@ -124,21 +117,14 @@ class SelfJudge(BaseChecker):
 
     def check(self, completion: str, *, prompt: Any = None, reference: Any = None, **ctx: Any) -> CheckResult:
         """Run the four verifiers on ``completion`` for the question ``prompt``."""
-        from latentseek_agents.generation import greedy_generate
-        from latentseek_agents.prompts import render_prompt
-
         if not isinstance(completion, str) or not completion.strip():
             return CheckResult(score=0.0, passed=False, feedback="empty solution: every check fails",
                                details={"checks": {}})
         question = prompt if isinstance(prompt, str) else str(prompt or "")
-        lm = self.lm
-        prompts = [
-            render_prompt(lm.tokenizer, [{"role": "user", "content": _HEADER.format(
-                question=question, solution=completion, task=check.task)}])
-            for check in self.checks
-        ]
-        replies = [lm.tokenizer.decode(g.tokens, skip_special_tokens=True)
-                   for g in greedy_generate(lm, prompts, self.max_new_tokens)]
+        solution = neutralize(completion, [VERDICT_MARKER])
+        replies = self._backend.complete([
+            _HEADER.format(question=question, solution=solution, task=check.task) for check in self.checks
+        ])
         total = sum(c.weight for c in self.checks)
         failed, per_check, notes = 0, {}, []
         for check, reply in zip(self.checks, replies):

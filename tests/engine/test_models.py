@@ -107,4 +107,4 @@ def test_a_self_judge_on_a_named_model_pickles_by_name(tmp_path, tiny_lm):
     tiny_lm.tokenizer.save_pretrained(tmp_path)
     judge = SelfJudge(load_model(str(tmp_path), device="cpu"), max_new_tokens=4)
     clone = pickle.loads(pickle.dumps(judge))
-    assert clone.model == str(tmp_path) and clone.lm is judge.lm
+    assert clone.model == str(tmp_path) and clone.lm is judge.lm and clone.max_new_tokens == 4
