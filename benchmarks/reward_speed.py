@@ -1,0 +1,74 @@
+"""Reward throughput: MathAnswer checks per second (main thread, worker thread, 4 threads) and the
+UnitTests sandbox's cost per run, with a plain subprocess start as the baseline.
+
+    python benchmarks/reward_speed.py
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from latentseek_agents.rewards import MathAnswer, UnitTests, isolation_level
+from latentseek_agents.rewards.sandbox import sandbox_python
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def rate(n: int, fn) -> float:
+    start = time.perf_counter()
+    for i in range(n):
+        fn(i)
+    return n / (time.perf_counter() - start)
+
+
+def in_thread(fn):
+    box = {}
+    thread = threading.Thread(target=lambda: box.setdefault("v", fn()))
+    thread.start()
+    thread.join()
+    return box["v"]
+
+
+def main() -> None:
+    math = MathAnswer()
+    math.check("\\boxed{1}", reference="1")  # start the worker pool
+    check = lambda i: math.check(f"so \\boxed{{\\frac{{{i}}}{{2}}}}", reference=f"{i / 2}")  # noqa: E731
+    main_rate = rate(200, check)
+    worker_rate = in_thread(lambda: rate(200, check))
+    start = time.perf_counter()
+    threads = [threading.Thread(target=lambda: [check(i) for i in range(100)]) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    four_rate = 400 / (time.perf_counter() - start)
+    start = time.perf_counter()
+    tower = math.check("\\boxed{2^{2^{2^{2^{2^{2^{2}}}}}}}", reference="1")
+    tower_s = time.perf_counter() - start
+
+    rows = [json.loads(line) for line in (ROOT / "data" / "humaneval" / "dev.jsonl").open()][:20]
+    tests = UnitTests(allow_execution=True)
+    start = time.perf_counter()
+    passed = sum(tests.check(r["canonical_solution"], prompt=r["prompt"], reference=r).score == 1.0 for r in rows)
+    sandbox_s = (time.perf_counter() - start) / len(rows)
+    start = time.perf_counter()
+    for _ in range(20):
+        subprocess.run([sandbox_python(), "-I", "-c", "pass"], check=True)
+    bare_s = (time.perf_counter() - start) / 20
+
+    print(f"MathAnswer checks/s, main thread          : {main_rate:7.1f}")
+    print(f"MathAnswer checks/s, one worker thread     : {worker_rate:7.1f}")
+    print(f"MathAnswer checks/s, 4 threads together    : {four_rate:7.1f}")
+    print(f"MathAnswer on a 7-level power tower        : {tower.score} in {tower_s:.2f} s ({tower.feedback})")
+    print(f"UnitTests per HumanEval run (isolation {isolation_level()}): {sandbox_s * 1000:6.1f} ms "
+          f"({passed}/{len(rows)} canonical solutions passed)")
+    print(f"bare `{sandbox_python()} -I -c pass` start-up: {bare_s * 1000:6.1f} ms")
+    print(f"sandbox cost / bare interpreter start      : {sandbox_s / bare_s:6.2f}x")
+
+
+if __name__ == "__main__":
+    main()

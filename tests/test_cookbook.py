@@ -1,0 +1,27 @@
+"""The cookbook scripts run end to end on the default model with tiny budgets."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.default_model
+
+
+def run(script, *args, timeout=600):
+    out = subprocess.run([sys.executable, str(ROOT / "cookbook" / script), *args], capture_output=True,
+                         text=True, timeout=timeout, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+
+def test_gsm8k_with_math_answer():
+    out = run("gsm8k_math_answer.py", "--limit", "2", "--max-iters", "1", "--max-new-tokens", "32")
+    assert out.count("- gold") == 2 and "chain of thought:" in out
+
+
+def test_humaneval_with_unit_tests():
+    out = run("humaneval_unit_tests.py", "--task", "2", "--max-iters", "1", "--max-new-tokens", "48")
+    assert "HumanEval/2 (truncate_number)" in out and "attempt 0: score" in out
