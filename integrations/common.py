@@ -1,0 +1,79 @@
+"""Pieces shared by the LangChain and DSPy adapters (framework-free).
+
+Wrappers keep only settings; the engine is built per call from the process-wide model registry,
+so constructing, copying or re-instantiating a wrapper never loads or copies weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
+
+from latentseek_agents.config import LatentSeekConfig
+
+__all__ = ["CONFIG_FIELDS", "build_config", "display_name", "fingerprint", "make_seeker", "split_overrides"]
+
+CONFIG_FIELDS = tuple(f.name for f in fields(LatentSeekConfig))
+_DEFAULT_NAME = "SmolLM2-135M-Instruct"
+
+
+def build_config(settings: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> LatentSeekConfig:
+    """A validated ``LatentSeekConfig`` from wrapper settings plus per-call overrides.
+
+    Example:
+        >>> build_config({"max_iters": 2}, {"lr": 0.1}).lr
+        0.1
+    """
+    merged = {k: v for k, v in {**settings, **(overrides or {})}.items() if k in CONFIG_FIELDS}
+    return LatentSeekConfig(**merged)
+
+
+def split_overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Pop the LatentSeekConfig settings out of per-call keyword arguments."""
+    return {name: kwargs.pop(name) for name in list(kwargs) if name in CONFIG_FIELDS}
+
+
+def display_name(model: Any) -> str:
+    """A name for a model spec without loading it.
+
+    Example:
+        >>> display_name("default"), display_name("Qwen/Qwen2.5-7B-Instruct")
+        ('SmolLM2-135M-Instruct', 'Qwen/Qwen2.5-7B-Instruct')
+    """
+    if model is None or model == "default":
+        return _DEFAULT_NAME
+    if isinstance(model, str):
+        return model
+    return str(getattr(model, "name", None) or type(model).__name__)
+
+
+def fingerprint(obj: Any) -> str:
+    """A stable digest of a reward's class and settings (falls back to its identity).
+
+    Two rewards with the same class and settings share a fingerprint; a lambda or other
+    unpicklable object gets one tied to the object itself, so caches never mix rewards.
+
+    Example:
+        >>> from latentseek_agents.rewards import MathAnswer
+        >>> fingerprint(MathAnswer()) == fingerprint(MathAnswer())
+        True
+        >>> fingerprint(MathAnswer()) == fingerprint(MathAnswer(extract="auto"))
+        False
+    """
+    kind = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    try:
+        payload = pickle.dumps(obj, protocol=4)
+    except Exception:  # noqa: BLE001 - closures, locks, live models
+        return f"{kind}@{id(obj):x}"
+    return f"{kind}:{hashlib.sha256(payload).hexdigest()[:16]}"
+
+
+def make_seeker(model: Any, reward: Any, config: LatentSeekConfig, device: str = "auto", dtype: str = "auto") -> Any:
+    """A LatentSeek engine on the shared copy of ``model`` (loaded on first use)."""
+    from latentseek_agents.models import load_model
+    from latentseek_agents.seek import LatentSeek
+
+    return LatentSeek(load_model(model, device=device, dtype=dtype), reward=reward, config=config)

@@ -1,0 +1,58 @@
+"""`LatentSeekTool`: a tool an agent (driven by any chat model) uses to hand a hard sub-question
+to LatentSeek. The tool result is the answer with its score; the artifact is the whole SeekResult.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForToolRun
+from langchain_core.tools import BaseTool
+from pydantic import BaseModel, Field
+
+from .runnable import LatentSeekRunnable
+
+__all__ = ["LatentSeekTool", "LatentSeekToolInput"]
+
+
+class LatentSeekToolInput(BaseModel):
+    """Arguments of the LatentSeek tool."""
+
+    question: str = Field(description="a self-contained question, e.g. a math word problem")
+    reference: str | None = Field(default=None, description="a known correct answer to check against, if any")
+
+
+class LatentSeekTool(BaseTool):
+    """Solve a hard sub-question with LatentSeek on a local model.
+
+    Args:
+        runnable: the :class:`LatentSeekRunnable` to use; or pass its settings as keyword arguments.
+
+    Example:
+        >>> from latentseek_agents.rewards import MathAnswer
+        >>> tool = LatentSeekTool(runnable=LatentSeekRunnable(reward=MathAnswer(), max_iters=2))
+        >>> tool.invoke({"question": "What is 12 + 30?", "reference": "42"})    # doctest: +SKIP
+        'answer: 42 (score 1.00 after 0 latent updates, stop: threshold)'
+    """
+
+    name: str = "latentseek_reasoner"
+    description: str = (
+        "Solves a hard, self-contained reasoning or math question step by step with a local model that "
+        "refines its own answer at test time. Input: the question. Returns the final answer and its score."
+    )
+    args_schema: type[BaseModel] = LatentSeekToolInput
+    response_format: str = "content_and_artifact"
+    runnable: LatentSeekRunnable = Field(default_factory=LatentSeekRunnable)
+
+    def __init__(self, runnable: LatentSeekRunnable | None = None, **settings: Any) -> None:
+        tool_fields = {k: settings.pop(k) for k in list(settings) if k in ("name", "description", "return_direct")}
+        super().__init__(runnable=runnable or LatentSeekRunnable(**settings), **tool_fields)
+
+    def _run(self, question: str, reference: str | None = None,
+             run_manager: CallbackManagerForToolRun | None = None) -> tuple[str, dict[str, Any]]:
+        config = {"callbacks": run_manager.get_child()} if run_manager else None
+        result = self.runnable.invoke({"question": question, "reference": reference}, config=config)
+        answer = result.answer if result.answer is not None else result.text.strip()[-300:]
+        content = (f"answer: {answer} (score {result.score:.2f} after {result.iterations} latent updates, "
+                   f"stop: {result.stop_reason})")
+        return content, result.to_dict()

@@ -1,0 +1,23 @@
+"""Fixtures for the framework integrations: a tiny model registered under a local path."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+
+@functools.lru_cache(maxsize=1)
+def tiny_loaded_model():
+    """One tiny random model for the whole session (the standard suites build models from params)."""
+    from latentseek_agents import load_model
+
+    from ..conftest import build_tiny_model, build_tiny_tokenizer
+
+    tokenizer = build_tiny_tokenizer()
+    return load_model(build_tiny_model(len(tokenizer)), tokenizer=tokenizer)
+
+
+@pytest.fixture()
+def tiny():
+    return tiny_loaded_model()

@@ -1,0 +1,275 @@
+"""ChatLatentSeek, LatentSeekRunnable and LatentSeekTool inside real LangChain / LangGraph machinery."""
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("langchain_core")
+
+from langchain_core.callbacks import BaseCallbackHandler  # noqa: E402
+from langchain_core.globals import set_llm_cache  # noqa: E402
+from langchain_core.caches import InMemoryCache  # noqa: E402
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage  # noqa: E402
+from langchain_core.output_parsers import StrOutputParser  # noqa: E402
+from langchain_core.prompts import ChatPromptTemplate  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+
+from latentseek_agents import CheckResult, SeekResult  # noqa: E402
+from latentseek_agents.integrations.langchain import (ChatLatentSeek, LatentSeekRunnable,  # noqa: E402
+                                                      LatentSeekTool)
+
+
+class Script:
+    """A reward returning scripted scores; records the references it saw."""
+
+    def __init__(self, *scores):
+        self.scores, self.calls = list(scores) or [0.0], []
+
+    def __call__(self, text, reference=None):
+        self.calls.append(reference)
+        return self.scores[min(len(self.calls) - 1, len(self.scores) - 1)]
+
+
+def chat(tiny, reward=None, **settings):
+    return ChatLatentSeek(model=tiny, reward=reward or Script(0.0), **{"max_iters": 2, "lr": 0.3,
+                                                                         "max_tokens": 16, **settings})
+
+
+def runnable(tiny, reward=None, **settings):
+    return LatentSeekRunnable(model=tiny, reward=reward or Script(0.0), **{"max_iters": 2, "lr": 0.3,
+                                                                             "max_tokens": 16, **settings})
+
+
+class Collect(BaseCallbackHandler):
+    def __init__(self):
+        self.chains, self.custom = [], []
+
+    def on_chain_start(self, serialized, inputs, *, name=None, **kwargs):
+        self.chains.append(name)
+
+    def on_custom_event(self, name, data, **kwargs):
+        self.custom.append((name, data["iteration"]))
+
+
+def test_construction_never_loads_weights(monkeypatch):
+    import latentseek_agents.models as models
+
+    monkeypatch.setattr(models, "_load_default", lambda *a: pytest.fail("weights were loaded"))
+    model = ChatLatentSeek(model="default", max_iters=2)
+    assert model._identifying_params["model_name"] == "SmolLM2-135M-Instruct"
+    LatentSeekRunnable(model="default")
+    LatentSeekTool()
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"lr": -1}, "lr must be a finite number > 0"),
+    ({"fraction": 1.5}, "fraction must be in (0, 1]"),
+    ({"optimizer": "rmsprop"}, "optimizer must be one of"),
+])
+def test_a_bad_setting_fails_at_construction(settings, message):
+    with pytest.raises(ValidationError, match=message.replace("(", r"\(").replace("]", r"\]")):
+        ChatLatentSeek(**settings)
+
+
+def test_invoke_returns_the_answer_with_usage_and_metadata(tiny):
+    message = chat(tiny).invoke([SystemMessage("Be brief."), HumanMessage("What is 2 + 3?")])
+    meta = message.response_metadata["latentseek"]
+    assert (meta["iterations"], meta["stop_reason"], len(meta["scores"])) == (2, "max_iters", 3)
+    assert message.response_metadata["model_name"]
+    usage = message.usage_metadata
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"] and usage["output_tokens"] > 16
+
+
+def test_per_call_reference_and_settings_as_kwargs_or_configurable(tiny):
+    reward = Script(0.0)
+    model = chat(tiny, reward)
+    model.invoke("2 + 3?", reference="5", max_iters=0)
+    model.invoke("2 + 3?", config={"configurable": {"reference": "6", "max_iters": 0}})
+    assert reward.calls == ["5", "6"]
+
+
+def test_in_an_lcel_chain_the_parser_sees_only_the_answer(tiny):
+    prompt = ChatPromptTemplate.from_messages([("human", "{question}")])
+    model = chat(tiny)
+    text = (prompt | model | StrOutputParser()).invoke({"question": "What is 2 + 3?"})
+    assert text == model.invoke([HumanMessage("What is 2 + 3?")]).text
+
+
+def test_stream_yields_one_reasoning_chunk_per_attempt_then_the_answer(tiny):
+    chunks = list(chat(tiny).stream("What is 2 + 3?"))
+    assert len(chunks) == 4
+    for i, chunk in enumerate(chunks[:3]):
+        assert chunk.content[0]["type"] == "reasoning" and chunk.text == ""
+        assert chunk.content[0]["reasoning"].startswith("first answer" if i == 0 else f"latent update {i}")
+    last = chunks[-1]
+    assert last.content[0]["type"] == "text" and last.chunk_position == "last"
+    assert last.usage_metadata["output_tokens"] > 0
+    full = sum(chunks[1:], chunks[0])
+    assert full.text == last.text
+    assert [b["type"] for b in full.content_blocks] == ["reasoning", "text"]
+
+
+def test_astream_events_show_one_custom_event_per_attempt(tiny):
+    async def collect():
+        return [e async for e in chat(tiny).astream_events("What is 2 + 3?", version="v2")
+                if e["event"] == "on_custom_event"]
+
+    events = asyncio.run(collect())
+    assert [(e["name"], e["data"]["iteration"]) for e in events] == [("latentseek_iteration", i) for i in range(3)]
+
+
+def test_the_cache_never_mixes_rewards(tiny):
+    from latentseek_agents.rewards import MathAnswer
+
+    set_llm_cache(InMemoryCache())
+    try:
+        a = chat(tiny, MathAnswer(), max_iters=0)
+        b = chat(tiny, MathAnswer(extract="auto"), max_iters=0)
+        assert a._get_llm_string() != b._get_llm_string()
+        assert chat(tiny, MathAnswer(), max_iters=0)._get_llm_string() == a._get_llm_string()
+        assert a._get_llm_string() != chat(tiny, MathAnswer(), max_iters=1)._get_llm_string()
+        first = a.invoke("2 + 3?")
+        assert a.invoke("2 + 3?").text == first.text  # served from the cache
+    finally:
+        set_llm_cache(None)
+
+
+def test_a_failing_reward_surfaces_in_metadata_not_as_a_lost_answer(tiny):
+    def broken(text):
+        raise RuntimeError("grader down")
+
+    message = chat(tiny, broken).invoke("2 + 3?")
+    assert message.text
+    assert message.response_metadata["latentseek"]["errors"][0] == "reward raised RuntimeError: grader down"
+
+
+def test_runnable_returns_the_seek_result_with_child_runs_and_events(tiny):
+    handler = Collect()
+    result = runnable(tiny).invoke({"question": "2 + 3?", "reference": "5"}, config={"callbacks": [handler]})
+    assert isinstance(result, SeekResult) and result.iterations == 2
+    assert handler.chains.count("latentseek.iteration") == 3
+    assert handler.custom == [("latentseek_iteration", 0), ("latentseek_iteration", 1), ("latentseek_iteration", 2)]
+
+
+def test_runnable_configurable_fields(tiny):
+    from langchain_core.runnables import ConfigurableField
+
+    seek = runnable(tiny).configurable_fields(max_iters=ConfigurableField(id="latentseek_max_iters"))
+    result = seek.invoke("2 + 3?", config={"configurable": {"latentseek_max_iters": 1}})
+    assert result.iterations == 1
+
+
+def test_runnable_batch_uses_the_batched_engine_and_keeps_errors_per_item(tiny, monkeypatch):
+    from latentseek_agents.seek import LatentSeek
+
+    calls = []
+    original = LatentSeek.solve_batch
+    monkeypatch.setattr(LatentSeek, "solve_batch", lambda self, p, r=None, **kw: calls.append(len(p))
+                        or original(self, p, r, **kw))
+    seek = runnable(tiny)
+    outputs = seek.batch(["2 + 3?", {"messages": [{"role": "user", "content": "4 + 4?"}]}, {"oops": 1}],
+                         return_exceptions=True)
+    assert calls == [2]
+    assert [type(o).__name__ for o in outputs] == ["SeekResult", "SeekResult", "ValueError"]
+    single = seek.invoke("2 + 3?")
+    assert [a.text for a in outputs[0].trace] == [a.text for a in single.trace]
+    with pytest.raises(ValueError, match="'question' or 'messages'"):
+        seek.batch([{"oops": 1}])
+
+
+def test_async_paths_give_the_sync_results(tiny):
+    seek, model = runnable(tiny), chat(tiny)
+
+    async def run_all():
+        return (await seek.ainvoke("2 + 3?"), await seek.abatch(["2 + 3?", "4 + 4?"]),
+                await model.ainvoke("2 + 3?"), [c async for c in model.astream("2 + 3?")])
+
+    one, many, message, chunks = asyncio.run(run_all())
+    assert [a.text for a in one.trace] == [a.text for a in many[0].trace]
+    assert message.text == model.invoke("2 + 3?").text
+    assert chunks[-1].text == message.text
+
+
+def test_the_event_loop_is_not_blocked(tiny):
+    async def main():
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        task = asyncio.create_task(ticker())
+        await runnable(tiny, max_iters=3).ainvoke("2 + 3?")
+        task.cancel()
+        return ticks
+
+    assert asyncio.run(main()) > 3
+
+
+def test_tool_result_is_answer_and_score_with_the_result_as_artifact(tiny):
+    tool = LatentSeekTool(runnable=runnable(tiny, Script(1.0)))
+    message = tool.invoke({"type": "tool_call", "id": "call-1", "name": tool.name,
+                           "args": {"question": "What is 2 + 3?", "reference": "5"}})
+    assert message.content.startswith("answer: ") and "score 1.00 after 0 latent updates" in message.content
+    assert message.artifact["stop_reason"] == "threshold"
+
+
+def test_the_tool_inside_a_real_agent_loop(tiny):
+    from langchain.agents import create_agent
+    from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
+
+    class ToolCallingFake(FakeMessagesListChatModel):
+        def bind_tools(self, tools, **kwargs):
+            return self
+
+    driver = ToolCallingFake(responses=[
+        AIMessage("", tool_calls=[{"name": "latentseek_reasoner", "id": "c1",
+                                   "args": {"question": "What is 2 + 3?", "reference": "5"}}]),
+        AIMessage("The sub-question is solved."),
+    ])
+    reward = Script(1.0)
+    agent = create_agent(driver, tools=[LatentSeekTool(runnable=runnable(tiny, reward))])
+    state = agent.invoke({"messages": [HumanMessage("Plan the trip; first, what is 2 + 3?")]})
+    tool_messages = [m for m in state["messages"] if m.type == "tool"]
+    assert len(tool_messages) == 1 and tool_messages[0].content.startswith("answer: ")
+    assert reward.calls == ["5"] and state["messages"][-1].text == "The sub-question is solved."
+
+
+def test_chat_model_as_a_langgraph_node(tiny):
+    from typing import Annotated, TypedDict
+
+    from langgraph.graph import END, START, StateGraph
+    from langgraph.graph.message import add_messages
+
+    class State(TypedDict):
+        messages: Annotated[list, add_messages]
+
+    model = chat(tiny)
+    graph = StateGraph(State)
+    graph.add_node("solve", lambda state: {"messages": [model.invoke(state["messages"])]})
+    graph.add_edge(START, "solve")
+    graph.add_edge("solve", END)
+    app = graph.compile()
+    streamed = [chunk for chunk, _ in app.stream({"messages": [HumanMessage("2 + 3?")]}, stream_mode="messages")]
+    assert any(getattr(c, "content_blocks", None) and c.content_blocks[0]["type"] == "reasoning" for c in streamed)
+    state = app.invoke({"messages": [HumanMessage("2 + 3?")]})
+    assert state["messages"][-1].response_metadata["latentseek"]["iterations"] == 2
+
+
+def test_missing_langchain_core_gives_an_install_hint():
+    code = ("import sys\nclass Block:\n    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.split('.')[0] == 'langchain_core':\n            raise ImportError('blocked')\n"
+            "sys.meta_path.insert(0, Block())\n"
+            "import latentseek_agents.integrations.langchain\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode != 0 and "pip install 'latentseek-agents[langchain]'" in out.stderr
+
+
+def test_reward_check_results_reach_the_metadata(tiny):
+    reward = lambda text: CheckResult(score=1.0, feedback="fine")  # noqa: E731
+    message = chat(tiny, reward).invoke("2 + 3?")
+    assert message.response_metadata["latentseek"]["stop_reason"] == "threshold"
