@@ -25,3 +25,13 @@ def test_gsm8k_with_math_answer():
 def test_humaneval_with_unit_tests():
     out = run("humaneval_unit_tests.py", "--task", "2", "--max-iters", "1", "--max-new-tokens", "48")
     assert "HumanEval/2 (truncate_number)" in out and "attempt 0: score" in out
+
+
+def test_langchain_lcel_chain():
+    out = run("langchain_lcel_math.py", "--limit", "2", "--max-iters", "1", "--max-new-tokens", "24")
+    assert out.count("gold ") == 2 and "[reasoning] first answer: score" in out and "[answer]" in out
+
+
+def test_langgraph_planner_routes_math_to_latentseek():
+    out = run("langgraph_planner.py", "--max-iters", "1", "--max-new-tokens", "24")
+    assert "2 math sub-question(s) went to LatentSeek, 1 to the planner" in out
