@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from latentseek_agents import LatentSeekConfig, load_model
-    from latentseek_agents.generation import continue_greedy, greedy_generate, prefill
+    from latentseek_agents.generation import continue_decoding, generate, prefill
     from latentseek_agents.latents import LatentOptimizer, num_latents
     from latentseek_agents.prompts import build_messages, render_prompt
 
@@ -68,18 +68,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model {lm.name} on {lm.device} ({lm.dtype}), torch threads {torch.get_num_threads()}, "
           f"prompt {len(prompt)} tokens, N = {n} tokens, {args.repeats} repeats", flush=True)
 
-    first = greedy_generate(lm, [prompt], n, capture_hidden=n, stop_ids=never)[0]  # warm-up + latents
+    first = generate(lm, [prompt], n, capture_hidden=n, stop_ids=never)[0]  # warm-up + latents
     latents = num_latents(len(first.tokens), config.fraction, config.max_latents)
     cached = prefill(lm, [prompt])
     rows = {"plain": [], "update": [], "iter_gen": [], "iter_total": [], "reencode_total": []}
     for _ in range(args.repeats):
-        t_plain, _ = timed(lambda: greedy_generate(lm, [prompt], n, stop_ids=never))
+        t_plain, _ = timed(lambda: generate(lm, [prompt], n, stop_ids=never))
         optimizer = LatentOptimizer(lm, [first.hidden[:latents]], config)
         t_update, prefixes = timed(lambda: optimizer.step({0: -1.0}))
-        t_gen, gen = timed(lambda: continue_greedy(lm, cached, [0], n - latents, prefixes=[prefixes[0]],
+        t_gen, gen = timed(lambda: continue_decoding(lm, cached, [0], n - latents, prefixes=[prefixes[0]],
                                                    stop_ids=never))
         assert latents + len(gen[0].tokens) == n
-        t_reencode, _ = timed(lambda: continue_greedy(lm, prefill(lm, [prompt]), [0], n - latents,
+        t_reencode, _ = timed(lambda: continue_decoding(lm, prefill(lm, [prompt]), [0], n - latents,
                                                       prefixes=[prefixes[0]], stop_ids=never))
         rows["plain"].append(t_plain)
         rows["update"].append(t_update)

@@ -35,7 +35,9 @@ class LatentSeekConfig:
         fraction: share of the generated positions whose latents are optimized, in (0, 1].
         max_latents: cap on the number of optimized positions (reference code: 300).
         max_iters: maximum number of latent updates; 0 returns the first answer.
-        score_threshold: stop once a score is strictly above this, in [0, 1].
+        score_threshold: stop once a score is strictly above this, in [0, 1] (the paper's rule).
+        inclusive_threshold: stop once a score is at or above the threshold instead (the rule of
+            ``dspy.Refine`` / ``dspy.BestOfN``, used by the DSPy module).
         steps_per_iter: optimizer steps between two decodes (paper: 1).
         optimizer: ``"adam"`` (paper) or ``"sgd"`` (the reward's magnitude then sets the step).
         max_new_tokens: budget of generated tokens for every answer.
@@ -62,6 +64,7 @@ class LatentSeekConfig:
     max_latents: int = 300
     max_iters: int = 10
     score_threshold: float = 0.8
+    inclusive_threshold: bool = False
     steps_per_iter: int = 1
     optimizer: Literal["adam", "sgd"] = "adam"
     max_new_tokens: int = 1024
@@ -84,6 +87,8 @@ class LatentSeekConfig:
             _fail("max_iters", "an integer >= 0", self.max_iters)
         if not _is_number(self.score_threshold) or not 0 <= self.score_threshold <= 1:
             _fail("score_threshold", "in [0, 1]", self.score_threshold)
+        if not isinstance(self.inclusive_threshold, bool):
+            _fail("inclusive_threshold", "a bool", self.inclusive_threshold)
         if self.optimizer not in OPTIMIZERS:
             _fail("optimizer", f"one of {OPTIMIZERS}", self.optimizer)
         if self.select not in SELECT_MODES:
@@ -98,6 +103,17 @@ class LatentSeekConfig:
             not _is_number(self.reward_timeout_s) or self.reward_timeout_s <= 0
         ):
             _fail("reward_timeout_s", "None or a number > 0", self.reward_timeout_s)
+
+    def passes(self, score: float) -> bool:
+        """Whether ``score`` passes the threshold (strictly above it, or at/above when inclusive).
+
+        Example:
+            >>> LatentSeekConfig().passes(0.8), LatentSeekConfig(inclusive_threshold=True).passes(0.8)
+            (False, True)
+        """
+        if self.inclusive_threshold:
+            return score >= self.score_threshold
+        return score > self.score_threshold
 
     def replace(self, **changes: Any) -> LatentSeekConfig:
         """Return a copy with some fields changed (validated again).

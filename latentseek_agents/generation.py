@@ -1,9 +1,10 @@
-"""KV-cached, batched greedy generation that records the hidden states feeding the LM head.
+"""KV-cached, batched generation that records the hidden states feeding the LM head.
 
 The prompt is prefilled once per problem (:func:`prefill`); every later continuation starts from
 a row-selected view of that cache, appends its decoded latent prefix as one chunk, and decodes
-greedily (:func:`continue_greedy`). Rows are left-padded; positions come from the attention mask,
-so a padded batch gives the same tokens as one sequence at a time. Rows that stop are dropped from
+(:func:`continue_decoding`: greedy by default, sampled when ``temperature > 0``). Rows are
+left-padded; positions come from the attention mask, so a padded batch gives the same tokens as
+one sequence at a time. Rows that stop are dropped from
 the batch, so finished problems cost nothing.
 """
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
     from .models import LoadedModel
 
-__all__ = ["PromptCache", "Generation", "prefill", "continue_greedy", "greedy_generate"]
+__all__ = ["PromptCache", "Generation", "prefill", "continue_decoding", "generate"]
 
 
 @dataclass
@@ -112,11 +113,17 @@ def prefill(lm: LoadedModel, prompts: Sequence[Sequence[int]]) -> PromptCache:
                        last_hidden=hidden[:, -1, :], config=lm.model.config)
 
 
-def _head_argmax(lm: LoadedModel, hidden: torch.Tensor) -> torch.Tensor:
-    return lm.lm_head(hidden).argmax(dim=-1)
+def _next_tokens(lm: LoadedModel, hidden: torch.Tensor, temperature: float, generator: Any) -> torch.Tensor:
+    import torch
+
+    logits = lm.lm_head(hidden)
+    if temperature <= 0:
+        return logits.argmax(dim=-1)
+    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 
-def continue_greedy(
+def continue_decoding(
     lm: LoadedModel,
     prompt: PromptCache,
     rows: Sequence[int],
@@ -126,8 +133,10 @@ def continue_greedy(
     capture_hidden: int = 0,
     on_token: Callable[[int], None] | None = None,
     stop_ids: Collection[int] | None = None,
+    temperature: float = 0.0,
+    generator: Any = None,
 ) -> list[Generation]:
-    """Greedy-decode after the cached prompts ``rows`` (optionally after a forced token prefix).
+    """Decode after the cached prompts ``rows`` (optionally after a forced token prefix).
 
     Args:
         lm: the model.
@@ -138,6 +147,8 @@ def continue_greedy(
         capture_hidden: keep the hidden states of the first this-many generated tokens.
         on_token: called with the number of rows still decoding after each step (progress).
         stop_ids: tokens that end a row (default: the model's eos tokens; ``()`` never stops early).
+        temperature: 0 decodes greedily; above 0 samples from ``softmax(logits / temperature)``.
+        generator: the ``torch.Generator`` used for sampling (for reproducible samples).
 
     Returns:
         One :class:`Generation` per row, in order; ``tokens`` excludes the prefix.
@@ -167,7 +178,7 @@ def continue_greedy(
             cache.batch_select_indices(keep)
             mask, hidden = mask.index_select(0, keep), hidden.index_select(0, keep)
         while alive:
-            next_ids = _head_argmax(lm, hidden)
+            next_ids = _next_tokens(lm, hidden, temperature, generator)
             finished = []
             for slot, row in enumerate(alive):
                 token = int(next_ids[slot])
@@ -194,21 +205,23 @@ def continue_greedy(
     ]
 
 
-def greedy_generate(
+def generate(
     lm: LoadedModel,
     prompts: Sequence[Sequence[int]],
     max_new_tokens: int,
     *,
     capture_hidden: int = 0,
     stop_ids: Collection[int] | None = None,
+    temperature: float = 0.0,
+    generator: Any = None,
 ) -> list[Generation]:
-    """Prefill and greedily decode a batch of prompts (the plain chain-of-thought baseline).
+    """Prefill and decode a batch of prompts (greedy unless ``temperature > 0``).
 
     Example:
-        >>> gens = greedy_generate(lm, [lm.tokenizer("Hi")["input_ids"]], 8)   # doctest: +SKIP
+        >>> gens = generate(lm, [lm.tokenizer("Hi")["input_ids"]], 8)   # doctest: +SKIP
         >>> len(gens[0].tokens) <= 8
         True
     """
     cached = prefill(lm, prompts)
-    return continue_greedy(lm, cached, range(len(prompts)), max_new_tokens, capture_hidden=capture_hidden,
-                           stop_ids=stop_ids)
+    return continue_decoding(lm, cached, range(len(prompts)), max_new_tokens, capture_hidden=capture_hidden,
+                             stop_ids=stop_ids, temperature=temperature, generator=generator)

@@ -120,7 +120,7 @@ class LatentSeek:
         """
         import torch
 
-        from .generation import continue_greedy, prefill
+        from .generation import continue_decoding, prefill
         from .latents import LatentOptimizer, num_latents
 
         if isinstance(problems, str) or not isinstance(problems, Sequence):
@@ -140,7 +140,7 @@ class LatentSeek:
         # Iteration 0: the greedy chain of thought, recording the hidden states.
         t0 = time.perf_counter()
         prompt = prefill(self.lm, [p.prompt_ids for p in batch])
-        first = continue_greedy(self.lm, prompt, range(len(batch)), [p.budget for p in batch],
+        first = continue_decoding(self.lm, prompt, range(len(batch)), [p.budget for p in batch],
                                 capture_hidden=cfg.max_latents)
         gen_seconds = (time.perf_counter() - t0) / len(batch)
         hidden: list[Any] = []
@@ -185,7 +185,7 @@ class LatentSeek:
                     to_continue.append(i)
             t0 = time.perf_counter()
             if to_continue:
-                gens = continue_greedy(
+                gens = continue_decoding(
                     self.lm, prompt, to_continue,
                     [max(batch[i].budget - len(new_prefix[i]), 0) for i in to_continue],
                     prefixes=[new_prefix[i] for i in to_continue],
@@ -239,7 +239,7 @@ class LatentSeek:
         result, reward_seconds = self._cached_score(item, text, context)
         score = 0.0 if result.score is None else float(result.score)
         return Attempt(
-            iteration=iteration, text=text, score=score, passed=score > self.config.score_threshold,
+            iteration=iteration, text=text, score=score, passed=self.config.passes(score),
             feedback=result.feedback, error=result.error, tokens=len(tokens),
             prefix_tokens=prefix_tokens, changed_positions=changed,
             seconds=generate_seconds + update_seconds + reward_seconds,

@@ -97,9 +97,9 @@ class LocalJudge:
 
     def complete(self, prompts: Sequence[str]) -> list[str]:
         """Greedy replies, one batch, generated tokens only."""
-        from latentseek_agents.generation import greedy_generate
+        from latentseek_agents.generation import generate
 
-        gens = greedy_generate(self.lm, [self._encode(p) for p in prompts], self.max_new_tokens)
+        gens = generate(self.lm, [self._encode(p) for p in prompts], self.max_new_tokens)
         return [self.lm.tokenizer.decode(g.tokens, skip_special_tokens=True) for g in gens]
 
     def option_probs(self, prompt: str, reply_prefix: str, options: Sequence[str]) -> dict[str, float]:

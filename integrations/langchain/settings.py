@@ -36,6 +36,7 @@ class LatentSeekSettings(BaseModel):
     max_latents: int = _DEFAULTS.max_latents
     max_iters: int = _DEFAULTS.max_iters
     score_threshold: float = _DEFAULTS.score_threshold
+    inclusive_threshold: bool = _DEFAULTS.inclusive_threshold
     steps_per_iter: int = _DEFAULTS.steps_per_iter
     optimizer: str = _DEFAULTS.optimizer
     max_new_tokens: int = Field(default=_DEFAULTS.max_new_tokens, alias="max_tokens")

@@ -50,3 +50,11 @@ def test_config_is_frozen_and_replace_validates():
 def test_to_dict_round_trips():
     cfg = LatentSeekConfig(lr=0.1, max_iters=2)
     assert LatentSeekConfig(**cfg.to_dict()) == cfg
+
+
+def test_threshold_rule_strict_by_default_inclusive_on_request():
+    assert not LatentSeekConfig(score_threshold=0.5).passes(0.5)
+    assert LatentSeekConfig(score_threshold=0.5).passes(0.51)
+    assert LatentSeekConfig(score_threshold=1.0, inclusive_threshold=True).passes(1.0)
+    with pytest.raises(ValueError, match="inclusive_threshold must be a bool, got 1"):
+        LatentSeekConfig(inclusive_threshold=1)

@@ -7,7 +7,7 @@ import torch
 
 from latentseek_agents import LatentSeek, LatentSeekConfig, load_model
 from latentseek_agents.cli import main
-from latentseek_agents.generation import greedy_generate
+from latentseek_agents.generation import generate
 from latentseek_agents.prompts import build_messages, render_prompt
 from latentseek_agents.rewards import MathAnswer
 
@@ -31,7 +31,7 @@ def test_the_default_model_loads_offline_on_cpu_once(default_lm):
 
 def test_real_hidden_states_decode_to_the_generated_tokens(default_lm):
     prompt = render_prompt(default_lm.tokenizer, build_messages("What is 12 + 30?"))
-    gen = greedy_generate(default_lm, [prompt], 12, capture_hidden=12)[0]
+    gen = generate(default_lm, [prompt], 12, capture_hidden=12)[0]
     with torch.no_grad():
         assert default_lm.lm_head(gen.hidden).argmax(-1).tolist() == gen.tokens
     assert default_lm.tokenizer.decode(gen.tokens).strip()  # fluent text, not empty

@@ -3,7 +3,7 @@
 import torch
 
 from latentseek_agents import LatentSeekConfig, load_model
-from latentseek_agents.generation import greedy_generate
+from latentseek_agents.generation import generate
 from latentseek_agents.latents import LatentOptimizer, num_latents
 from latentseek_agents.prompts import build_messages, render_prompt
 
@@ -12,7 +12,7 @@ from ..conftest import build_tiny_model
 
 def first_hidden(lm, n=8):
     prompt = render_prompt(lm.tokenizer, build_messages("What is 2 + 3?"))
-    gen = greedy_generate(lm, [prompt], 24, capture_hidden=n)[0]
+    gen = generate(lm, [prompt], 24, capture_hidden=n)[0]
     return gen.hidden, gen.tokens
 
 

@@ -53,7 +53,7 @@ def test_score_is_one_minus_failed_weight_over_six(tiny_lm, monkeypatch):
     def scripted(lm, prompts, max_new_tokens, **kw):
         return [Generation(tokens=tokenizer(r)["input_ids"]) for r in replies]
 
-    monkeypatch.setattr(generation, "greedy_generate", scripted)
+    monkeypatch.setattr(generation, "generate", scripted)
     result = SelfJudge(tiny_lm).check("5", prompt="What is 2 + 3?")
     # understanding (1) and clear_answer (2) failed: 1 - 3/6
     assert result.score == pytest.approx(0.5)
