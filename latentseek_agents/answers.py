@@ -2,7 +2,8 @@
 
 Extraction is explicit: ``last_boxed`` (the last ``\\boxed{...}``, braces matched, so a
 self-correcting answer's last box wins), ``json`` (the "final answer" field of a JSON object), or
-``answer_is`` ("the answer is: 18"). ``auto`` tries them in that order.
+``answer_is`` ("the answer is: 18"). ``auto`` tries them in that order; ``full`` takes the whole
+(stripped) text as the answer, for fields that already hold just the answer (a DSPy ``answer``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Literal
 
 __all__ = ["EXTRACTORS", "extract_answer", "last_boxed", "json_final_answer", "answer_is", "gsm8k_gold"]
 
-Extractor = Literal["last_boxed", "json", "answer_is", "auto"]
-EXTRACTORS = ("last_boxed", "json", "answer_is", "auto")
+Extractor = Literal["last_boxed", "json", "answer_is", "auto", "full"]
+EXTRACTORS = ("last_boxed", "json", "answer_is", "auto", "full")
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _ANSWER_IS = re.compile(r"answer\s*(?:is|:)\s*:?\s*\$?([^\n$]+?)\$?\s*(?:\.\s|\.$|\n|$)", re.IGNORECASE)
@@ -97,6 +98,8 @@ def extract_answer(text: str | None, how: Extractor = "auto") -> str | None:
         return answer_is(text)
     if how == "auto":
         return last_boxed(text) or json_final_answer(text) or answer_is(text)
+    if how == "full":
+        return text.strip() or None
     raise ValueError(f"extract must be one of {EXTRACTORS}, got {how!r}")
 
 

@@ -21,3 +21,19 @@ def tiny_loaded_model():
 @pytest.fixture()
 def tiny():
     return tiny_loaded_model()
+
+
+@functools.lru_cache(maxsize=1)
+def formatted_model():
+    """A ~110k-parameter Llama trained to answer ChainOfThought("question -> answer") ChatAdapter
+    prompts in the adapter's format (answer: 4); see tests/fixtures/make_formatted_model.py."""
+    from pathlib import Path
+
+    from latentseek_agents import load_model
+
+    return load_model(str(Path(__file__).resolve().parents[1] / "fixtures" / "formatted_tiny"), device="cpu")
+
+
+@pytest.fixture()
+def formatted():
+    return formatted_model()
