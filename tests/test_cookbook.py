@@ -35,3 +35,8 @@ def test_langchain_lcel_chain():
 def test_langgraph_planner_routes_math_to_latentseek():
     out = run("langgraph_planner.py", "--max-iters", "1", "--max-new-tokens", "24")
     assert "2 math sub-question(s) went to LatentSeek, 1 to the planner" in out
+
+
+def test_dspy_bootstrap_and_evaluate():
+    out = run("dspy_bootstrap_gsm8k.py", "--train", "2", "--dev", "1", "--attempts", "2", "--max-new-tokens", "48")
+    assert "compiled with" in out and "dev accuracy" in out
