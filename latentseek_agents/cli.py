@@ -1,4 +1,4 @@
-"""The ``latentseek`` command line.
+"""The ``latentseek`` command line (``solve`` one question; ``bench`` a dataset).
 
 ``latentseek solve "QUESTION" [--reference ANSWER] [--model ...] [--max-iters N] [--json]
 [--trace FILE]`` runs LatentSeek on one question with a progress bar over iterations. With
@@ -52,6 +52,27 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--json", action="store_true", help="print the SeekResult as one JSON object")
     solve.add_argument("--trace", metavar="FILE", help="append one JSON line per attempt to FILE")
     solve.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    bench = sub.add_parser("bench", help="compare LatentSeek with CoT, best-of-N and self-refinement")
+    bench.add_argument("--data", required=True, help="GSM8K, MATH or HumanEval style JSONL file")
+    bench.add_argument("--limit", type=_positive_int, help="first N problems")
+    bench.add_argument("--methods", default="cot,best_of_n,self_refine,latentseek",
+                       help="comma-separated: cot, best_of_n, self_refine, latentseek")
+    bench.add_argument("--reward", default="self", help="comma-separated: self (SelfJudge), oracle (gold check)")
+    bench.add_argument("--max-iters", type=int, default=3, help="K: each method gets K+1 generations")
+    bench.add_argument("--max-new-tokens", type=int, default=256)
+    bench.add_argument("--lr", type=float, default=defaults.lr)
+    bench.add_argument("--fraction", type=float, default=defaults.fraction)
+    bench.add_argument("--steps-per-iter", type=int, default=defaults.steps_per_iter)
+    bench.add_argument("--optimizer", default=defaults.optimizer, choices=("adam", "sgd"))
+    bench.add_argument("--select", default=defaults.select, choices=("first_pass", "best"))
+    bench.add_argument("--model", default="default")
+    bench.add_argument("--batch-size", type=_positive_int, default=8)
+    bench.add_argument("--judge-tokens", type=_positive_int, default=128, help="SelfJudge reply budget")
+    bench.add_argument("--out", default="results.jsonl", help="JSONL rows (re-running skips finished rows)")
+    bench.add_argument("--plot", help="write a PNG of accuracy against iterations")
+    bench.add_argument("--allow-code-execution", action="store_true", help="needed for HumanEval-style data")
+    bench.add_argument("--no-progress", action="store_true")
     return parser
 
 
@@ -121,6 +142,20 @@ def _solve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench
+
+    config = LatentSeekConfig(max_iters=args.max_iters, max_new_tokens=args.max_new_tokens, lr=args.lr,
+                              fraction=args.fraction, steps_per_iter=args.steps_per_iter,
+                              optimizer=args.optimizer, select=args.select)
+    run_bench(args.data, methods=[m.strip() for m in args.methods.split(",") if m.strip()],
+              rewards=[r.strip() for r in args.reward.split(",") if r.strip()], limit=args.limit,
+              model=args.model, config=config, out=args.out, plot=args.plot, batch_size=args.batch_size,
+              judge_tokens=args.judge_tokens, allow_code_execution=args.allow_code_execution,
+              progress=not args.no_progress)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``latentseek`` console script; returns the exit status."""
     parser = build_parser()
@@ -128,7 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "solve":
             return _solve(args)
-    except (ValueError, FileNotFoundError) as exc:
+        if args.command == "bench":
+            return _bench(args)
+    except (ValueError, FileNotFoundError, PermissionError) as exc:
         print(f"latentseek: error: {exc}", file=sys.stderr)
         return 2
     parser.error(f"unknown command {args.command!r}")

@@ -1,0 +1,68 @@
+"""Benchmark rows: GSM8K (question / answer with ``####``), MATH (problem / answer) and HumanEval
+(prompt / test / entry_point) JSONL files, read into one :class:`BenchProblem` shape."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..answers import gsm8k_gold
+
+__all__ = ["BenchProblem", "load_problems"]
+
+CODE_SYSTEM = "Complete the Python function. Answer with the whole function in one ```python code block."
+
+
+@dataclass
+class BenchProblem:
+    """One benchmark problem.
+
+    Attributes:
+        id: a stable id (the row's ``task_id``/``id``, else its line number).
+        kind: ``"math"`` or ``"code"``.
+        problem: the question string (math) or chat messages (code).
+        question: the question text (what judges see).
+        gold: the gold answer (math) or the HumanEval row (code: tests and entry point).
+    """
+
+    id: str
+    kind: str
+    problem: Any
+    question: str
+    gold: Any = field(repr=False)
+
+
+def _row_problem(index: int, row: dict[str, Any]) -> BenchProblem:
+    rid = str(row.get("task_id", row.get("id", index)))
+    if "entry_point" in row and "test" in row and "prompt" in row:
+        messages = [{"role": "system", "content": CODE_SYSTEM}, {"role": "user", "content": row["prompt"]}]
+        return BenchProblem(rid, "code", messages, row["prompt"], row)
+    question = row.get("question", row.get("problem"))
+    answer = row.get("answer", row.get("solution"))
+    if not isinstance(question, str) or answer is None:
+        raise ValueError(f"row {index} is neither GSM8K (question/answer), MATH (problem/answer) nor "
+                         f"HumanEval (prompt/test/entry_point): keys {sorted(row)}")
+    return BenchProblem(rid, "math", question, question, gsm8k_gold(str(answer)))
+
+
+def load_problems(path: str | Path, limit: int | None = None) -> list[BenchProblem]:
+    """Read up to ``limit`` problems from a JSONL file.
+
+    Example:
+        >>> problems = load_problems("data/gsm8k/test_dev.jsonl", limit=2)   # doctest: +SKIP
+        >>> problems[0].gold
+        '18'
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"--data {str(path)!r} is not a file")
+    problems = []
+    with path.open(encoding="utf-8") as f:
+        for index, line in enumerate(f):
+            if limit is not None and len(problems) >= limit:
+                break
+            if line.strip():
+                problems.append(_row_problem(index, json.loads(line)))
+    return problems

@@ -1,0 +1,154 @@
+"""The compared test-time methods, each at a budget of K+1 full generations per problem.
+
+* ``cot``: one greedy chain of thought.
+* ``best_of_n``: the greedy answer, then up to K samples at temperature 0.7; stop once the reward
+  passes; return the best-scoring answer.
+* ``self_refine``: the greedy answer, then up to K revisions, each shown the reward's feedback
+  (like ``dspy.Refine``); stop once the reward passes.
+* ``latentseek``: the greedy answer, then up to K latent updates (the engine, faithful settings
+  unless changed).
+
+Every method records, per attempt: reward score, whether it passed, whether it is correct against
+the gold answer, tokens, and time split into generation / latent update / reward.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config import LatentSeekConfig
+from ..prompts import build_messages, render_prompt
+from ..scoring import CheckResult, as_check_fn, score_completion
+from .data import BenchProblem
+
+__all__ = ["METHODS", "AttemptRecord", "MethodRun", "run_method"]
+
+METHODS = ("cot", "best_of_n", "self_refine", "latentseek")
+REVISE = ("A checker reviewed your answer: {feedback}\nRevise your solution step by step and put your final "
+          "answer within \\boxed{{}}.")
+CODE_REVISE = "A checker ran the tests: {feedback}\nFix the function and answer with it in one ```python block."
+
+
+@dataclass
+class AttemptRecord:
+    """One generation of a method for one problem."""
+
+    score: float
+    passed: bool
+    correct: bool
+    tokens: int
+    generate_s: float = 0.0
+    update_s: float = 0.0
+    reward_s: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class MethodRun:
+    """All attempts of one method on one problem, and how the method picks its answer."""
+
+    attempts: list[AttemptRecord] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    pick: str = "first_pass"  # or "best"
+
+    def chosen(self, budget: int | None = None) -> int:
+        """Index of the answer returned with at most ``budget`` extra generations (None = all)."""
+        seen = self.attempts if budget is None else self.attempts[: budget + 1]
+        if self.pick == "best":
+            return max(range(len(seen)), key=lambda i: (seen[i].score, -i))
+        return next((i for i, a in enumerate(seen) if a.passed), len(seen) - 1)
+
+
+class _Scorer:
+    """Reward and gold checks for one problem (gold is never shown to the methods)."""
+
+    def __init__(self, reward: Any, gold_check: Callable[..., CheckResult], config: LatentSeekConfig) -> None:
+        self.reward = as_check_fn(reward)
+        self.gold = gold_check
+        self.config = config
+
+    def __call__(self, problem: BenchProblem, text: str, tokens: int, **timing: float) -> AttemptRecord:
+        result, seconds = score_completion(self.reward, text, timeout_s=self.config.reward_timeout_s,
+                                           prompt=problem.question, reference=problem.gold)
+        gold, _ = score_completion(self.gold, text, prompt=problem.question, reference=problem.gold)
+        score = 0.0 if result.score is None else float(result.score)
+        return AttemptRecord(score=score, passed=self.config.passes(score), correct=gold.score == 1.0,
+                             tokens=tokens, reward_s=seconds, error=result.error, **timing)
+
+    def feedback(self, problem: BenchProblem, text: str) -> str:
+        result, _ = score_completion(self.reward, text, prompt=problem.question, reference=problem.gold)
+        return result.feedback or "the answer did not pass"
+
+
+def _prompts(lm: Any, problems: Sequence[BenchProblem], style: str) -> list[list[dict[str, str]]]:
+    return [build_messages(p.problem, style) for p in problems]
+
+
+def _decode(lm: Any, messages: list[list[dict[str, str]]], budget: int, temperature: float = 0.0,
+            generator: Any = None) -> tuple[list[tuple[str, int]], float]:
+    from ..generation import generate
+
+    start = time.perf_counter()
+    gens = generate(lm, [render_prompt(lm.tokenizer, m) for m in messages], budget, temperature=temperature,
+                    generator=generator)
+    per = (time.perf_counter() - start) / max(len(messages), 1)
+    return [(lm.tokenizer.decode(g.tokens, skip_special_tokens=True), len(g.tokens)) for g in gens], per
+
+
+def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: Any,
+               gold_check: Callable[..., CheckResult], config: LatentSeekConfig) -> list[MethodRun]:
+    """Run ``method`` on a batch of problems with K = ``config.max_iters``."""
+    import torch
+
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    scorer = _Scorer(reward, gold_check, config)
+    k, budget = config.max_iters, config.max_new_tokens
+    style = "none" if problems and problems[0].kind == "code" else config.prompt_style
+    runs = [MethodRun(pick="best" if method == "best_of_n" else "first_pass") for _ in problems]
+
+    if method == "latentseek":
+        from ..seek import LatentSeek
+
+        seeker = LatentSeek(lm, reward=reward, config=config.replace(prompt_style=style))
+        results = seeker.solve_batch([p.problem for p in problems], [p.gold for p in problems])
+        for run, problem, result in zip(runs, problems, results):
+            for a in result.trace:
+                gold, _ = score_completion(gold_check, a.text, prompt=problem.question, reference=problem.gold)
+                run.attempts.append(AttemptRecord(score=a.score, passed=a.passed, correct=gold.score == 1.0,
+                                                  tokens=a.tokens, generate_s=a.generate_seconds,
+                                                  update_s=a.update_seconds, reward_s=a.reward_seconds,
+                                                  error=a.error))
+                run.texts.append(a.text)
+        return runs
+
+    messages = _prompts(lm, problems, style)
+    first, per = _decode(lm, messages, budget)
+    for run, problem, (text, tokens) in zip(runs, problems, first):
+        run.attempts.append(scorer(problem, text, tokens, generate_s=per))
+        run.texts.append(text)
+    if method == "cot":
+        return runs
+    generator = torch.Generator().manual_seed(config.seed)
+    history = [list(m) for m in messages]
+    for _ in range(k):
+        active = [i for i, run in enumerate(runs) if not run.attempts[-1].passed]
+        if not active:
+            break
+        if method == "best_of_n":
+            batch = [messages[i] for i in active]
+            outs, per = _decode(lm, batch, budget, temperature=0.7, generator=generator)
+        else:  # self_refine: the model revises its last answer, shown the reward's feedback
+            template = CODE_REVISE if problems[0].kind == "code" else REVISE
+            for i in active:
+                feedback = scorer.feedback(problems[i], runs[i].texts[-1])
+                history[i] += [{"role": "assistant", "content": runs[i].texts[-1]},
+                               {"role": "user", "content": template.format(feedback=feedback)}]
+            outs, per = _decode(lm, [history[i] for i in active], budget)
+        for i, (text, tokens) in zip(active, outs):
+            runs[i].attempts.append(scorer(problems[i], text, tokens, generate_s=per))
+            runs[i].texts.append(text)
+    return runs

@@ -1,0 +1,99 @@
+"""Summaries of benchmark rows: accuracy with a 95% Wilson interval, attempts, tokens, time split,
+and accuracy against the number of extra generations (the paper's Figure 2 shape)."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["wilson", "summarize", "format_table", "accuracy_curve", "plot_curves"]
+
+
+def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion.
+
+    Example:
+        >>> [round(v, 3) for v in wilson(8, 50)]
+        [0.083, 0.285]
+    """
+    if n == 0:
+        return 0.0, 0.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _key(row: dict[str, Any]) -> tuple[str, str]:
+    return row["method"], row["reward"]
+
+
+def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One summary per (method, reward) over the rows."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[_key(row)].append(row)
+    out = []
+    for (method, reward), group in sorted(groups.items()):
+        n = len(group)
+        right = sum(bool(r["correct"]) for r in group)
+        low, high = wilson(right, n)
+        mean = lambda key: sum(r[key] for r in group) / n  # noqa: E731
+        out.append({"method": method, "reward": reward, "n": n, "correct": right, "accuracy": right / n,
+                    "ci_low": low, "ci_high": high, "attempts": mean("attempts"), "tokens": mean("tokens"),
+                    "generate_s": mean("generate_s"), "update_s": mean("update_s"), "reward_s": mean("reward_s"),
+                    "first_correct": sum(bool(r["first_correct"]) for r in group)})
+    return out
+
+
+def format_table(summary: Sequence[dict[str, Any]]) -> str:
+    """A plain-text table of :func:`summarize` output."""
+    head = (f"{'method':12s} {'reward':7s} {'n':>4s} {'accuracy':>9s} {'95% CI':>15s} {'CoT-right':>9s} "
+            f"{'attempts':>8s} {'tokens':>7s} {'gen s':>7s} {'upd s':>6s} {'rew s':>6s}")
+    lines = [head, "-" * len(head)]
+    for s in summary:
+        lines.append(
+            f"{s['method']:12s} {s['reward']:7s} {s['n']:4d} {s['accuracy']:9.1%} "
+            f"{'[' + format(s['ci_low'], '.1%') + ', ' + format(s['ci_high'], '.1%') + ']':>15s} "
+            f"{s['first_correct']:9d} {s['attempts']:8.2f} {s['tokens']:7.0f} {s['generate_s']:7.2f} "
+            f"{s['update_s']:6.2f} {s['reward_s']:6.2f}")
+    lines.append("(accuracy: the returned answer against the gold answer; CoT-right: how many first answers "
+                 "were already right; time per problem)")
+    return "\n".join(lines)
+
+
+def accuracy_curve(rows: Sequence[dict[str, Any]], max_iters: int) -> dict[tuple[str, str], list[float]]:
+    """Accuracy when each method stops after k extra generations, k = 0..max_iters."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[_key(row)].append(row)
+    curves = {}
+    for key, group in groups.items():
+        curves[key] = [sum(bool(r["correct_at"][min(k, len(r["correct_at"]) - 1)]) for r in group) / len(group)
+                       for k in range(max_iters + 1)]
+    return curves
+
+
+def plot_curves(rows: Sequence[dict[str, Any]], max_iters: int, path: str | Path) -> None:
+    """Write a PNG of accuracy against extra generations per method (needs matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError("--plot needs matplotlib: pip install 'latentseek-agents[bench]'") from exc
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for (method, reward), curve in sorted(accuracy_curve(rows, max_iters).items()):
+        ax.plot(range(len(curve)), [100 * v for v in curve], marker="o", label=f"{method} ({reward})")
+    ax.set_xlabel("extra generations allowed (iterations K)")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title("Accuracy against test-time budget")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=120)
+    plt.close(fig)
