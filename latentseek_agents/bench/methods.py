@@ -44,6 +44,7 @@ class AttemptRecord:
     update_s: float = 0.0
     reward_s: float = 0.0
     error: str | None = None
+    feedback: str = ""
 
 
 @dataclass
@@ -76,11 +77,8 @@ class _Scorer:
         gold, _ = score_completion(self.gold, text, prompt=problem.question, reference=problem.gold)
         score = 0.0 if result.score is None else float(result.score)
         return AttemptRecord(score=score, passed=self.config.passes(score), correct=gold.score == 1.0,
-                             tokens=tokens, reward_s=seconds, error=result.error, **timing)
-
-    def feedback(self, problem: BenchProblem, text: str) -> str:
-        result, _ = score_completion(self.reward, text, prompt=problem.question, reference=problem.gold)
-        return result.feedback or "the answer did not pass"
+                             tokens=tokens, reward_s=seconds, error=result.error, feedback=result.feedback,
+                             **timing)
 
 
 def _prompts(lm: Any, problems: Sequence[BenchProblem], style: str) -> list[list[dict[str, str]]]:
@@ -144,7 +142,7 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
         else:  # self_refine: the model revises its last answer, shown the reward's feedback
             template = CODE_REVISE if problems[0].kind == "code" else REVISE
             for i in active:
-                feedback = scorer.feedback(problems[i], runs[i].texts[-1])
+                feedback = runs[i].attempts[-1].feedback or "the answer did not pass"
                 history[i] += [{"role": "assistant", "content": runs[i].texts[-1]},
                                {"role": "user", "content": template.format(feedback=feedback)}]
             outs, per = _decode(lm, [history[i] for i in active], budget)

@@ -89,6 +89,8 @@ def plot_curves(rows: Sequence[dict[str, Any]], max_iters: int, path: str | Path
     fig, ax = plt.subplots(figsize=(6, 4))
     for (method, reward), curve in sorted(accuracy_curve(rows, max_iters).items()):
         ax.plot(range(len(curve)), [100 * v for v in curve], marker="o", label=f"{method} ({reward})")
+    ax.set_xticks(range(max_iters + 1))
+    ax.set_ylim(-2, 102)
     ax.set_xlabel("extra generations allowed (iterations K)")
     ax.set_ylabel("accuracy (%)")
     ax.set_title("Accuracy against test-time budget")

@@ -112,6 +112,8 @@ def run_bench(
     bar = tqdm(total=len(todo), desc="bench", unit="problem", disable=not progress)
     right = seen = 0
     with out.open("a", encoding="utf-8") as sink:
+        if out.stat().st_size and not out.read_bytes().endswith(b"\n"):
+            sink.write("\n")  # end a line cut short by an interrupted run before appending
         for method, reward_name in jobs:
             pending = [p for p in problems if (p.id, method, reward_name) not in done]
             for start in range(0, len(pending), batch_size):

@@ -1,0 +1,138 @@
+"""The benchmark harness on a tiny model and 3 problems: rows, resume, matched budgets, plot, CLI."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from latentseek_agents import LatentSeekConfig
+from latentseek_agents.bench import load_problems, read_rows, run_bench, summarize, wilson
+from latentseek_agents.bench.methods import MethodRun, AttemptRecord, run_method
+from latentseek_agents.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+GSM8K = ROOT / "data" / "gsm8k" / "test_dev.jsonl"
+CONFIG = LatentSeekConfig(max_iters=2, max_new_tokens=12, lr=0.3)
+
+
+def bench(tiny_lm, out, **kwargs):
+    settings = dict(limit=3, rewards=["oracle"], model=tiny_lm, config=CONFIG, out=out, progress=False)
+    return run_bench(GSM8K, **{**settings, **kwargs})
+
+
+def test_every_method_writes_one_row_per_problem(tiny_lm, tmp_path):
+    out = tmp_path / "rows.jsonl"
+    summary = bench(tiny_lm, out)
+    rows = read_rows(out)
+    assert len(rows) == 12
+    assert {(r["method"], r["id"]) for r in rows} == {(m, i) for m in ("cot", "best_of_n", "self_refine", "latentseek")
+                                                     for i in ("0", "1", "2")}
+    assert {s["method"] for s in summary} == {"cot", "best_of_n", "self_refine", "latentseek"}
+    assert all(r["gold"] in ("18", "3", "70000") for r in rows)
+
+
+def test_budgets_are_matched(tiny_lm, tmp_path):
+    out = tmp_path / "budget.jsonl"
+    bench(tiny_lm, out)
+    rows = read_rows(out)
+    for row in rows:
+        assert 1 <= row["attempts"] <= CONFIG.max_iters + 1
+        assert len(row["scores"]) == row["attempts"] == len(row["correct_each"])
+        assert len(row["correct_at"]) == CONFIG.max_iters + 1
+    # Nothing passes on a random model, so every searching method spends its whole budget.
+    assert {r["method"]: r["attempts"] for r in rows} == {"cot": 1, "best_of_n": 3, "self_refine": 3, "latentseek": 3}
+
+
+def test_rerunning_skips_finished_rows(tiny_lm, tmp_path, monkeypatch):
+    out = tmp_path / "rows.jsonl"
+    bench(tiny_lm, out, methods=["cot"])
+    first = out.read_text()
+    import latentseek_agents.bench.runner as runner
+
+    monkeypatch.setattr(runner, "run_method", lambda *a, **k: pytest.fail("a finished row was run again"))
+    bench(tiny_lm, out, methods=["cot"])
+    assert out.read_text() == first
+
+
+def test_an_interrupted_line_is_ignored_and_redone(tiny_lm, tmp_path):
+    out = tmp_path / "rows.jsonl"
+    bench(tiny_lm, out, methods=["cot"], limit=2)
+    lines = out.read_text().splitlines()
+    out.write_text(lines[0] + "\n" + lines[1][:20])
+    bench(tiny_lm, out, methods=["cot"], limit=2)
+    assert sorted(r["id"] for r in read_rows(out)) == ["0", "1"]
+
+
+def test_the_plot_is_a_png(tiny_lm, tmp_path):
+    plot = tmp_path / "fig.png"
+    bench(tiny_lm, tmp_path / "rows.jsonl", methods=["cot", "latentseek"], plot=plot)
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_choice_rules_at_each_budget():
+    def run(scores, correct, pick):
+        r = MethodRun(pick=pick)
+        r.attempts = [AttemptRecord(score=s, passed=s > 0.8, correct=c, tokens=1) for s, c in zip(scores, correct)]
+        return r
+
+    sequential = run([0.1, 0.9, 0.2], [False, True, False], "first_pass")
+    assert [sequential.chosen(k) for k in range(3)] == [0, 1, 1]
+    best = run([0.1, 0.5, 0.3], [False, True, False], "best")
+    assert [best.chosen(k) for k in range(3)] == [0, 1, 1]
+
+
+def test_wilson_interval_and_summary():
+    low, high = wilson(0, 10)
+    assert low == 0.0 and 0.25 < high < 0.35
+    rows = [{"method": "cot", "reward": "oracle", "correct": c, "first_correct": c, "attempts": 1, "tokens": 5,
+             "generate_s": 1.0, "update_s": 0.0, "reward_s": 0.1} for c in (True, False, False, False)]
+    (s,) = summarize(rows)
+    assert s["accuracy"] == 0.25 and s["ci_low"] < 0.25 < s["ci_high"]
+
+
+def test_datasets_of_each_shape(tmp_path):
+    math_rows = tmp_path / "math.jsonl"
+    math_rows.write_text(json.dumps({"problem": "What is $1+1$?", "answer": "2"}) + "\n")
+    assert load_problems(math_rows)[0].gold == "2"
+    code = load_problems(ROOT / "data" / "humaneval" / "dev.jsonl", limit=1)[0]
+    assert code.kind == "code" and code.gold["entry_point"] == "has_close_elements"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"text": "x"}) + "\n")
+    with pytest.raises(ValueError, match="neither GSM8K"):
+        load_problems(bad)
+
+
+def test_code_needs_an_explicit_opt_in(tiny_lm, tmp_path):
+    with pytest.raises(PermissionError, match="--allow-code-execution"):
+        run_bench(ROOT / "data" / "humaneval" / "dev.jsonl", limit=1, model=tiny_lm, config=CONFIG,
+                  out=tmp_path / "x.jsonl", progress=False)
+
+
+def test_humaneval_rows_with_the_unit_test_oracle(tiny_lm, tmp_path):
+    out = tmp_path / "code.jsonl"
+    run_bench(ROOT / "data" / "humaneval" / "dev.jsonl", limit=2, methods=["cot", "latentseek"], rewards=["oracle"],
+              model=tiny_lm, config=CONFIG, out=out, allow_code_execution=True, progress=False)
+    rows = read_rows(out)
+    assert len(rows) == 4 and all(r["correct"] is False for r in rows)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="methods must be among"):
+        run_bench(GSM8K, methods=["beam"], progress=False)
+    with pytest.raises(ValueError, match="reward must be among"):
+        run_bench(GSM8K, rewards=["gold"], progress=False)
+    with pytest.raises(ValueError, match="method must be one of"):
+        run_method("beam", None, [], None, None, CONFIG)
+
+
+def test_the_cli_bench_command(tiny_lm, tmp_path, capsys):
+    model_dir = tmp_path / "model"
+    tiny_lm.model.save_pretrained(model_dir)
+    tiny_lm.tokenizer.save_pretrained(model_dir)
+    out = tmp_path / "cli.jsonl"
+    code = main(["bench", "--data", str(GSM8K), "--limit", "2", "--methods", "cot,latentseek", "--reward", "oracle",
+                 "--max-iters", "1", "--max-new-tokens", "8", "--lr", "0.3", "--model", str(model_dir),
+                 "--out", str(out), "--no-progress"])
+    assert code == 0
+    assert "latentseek" in capsys.readouterr().out and len(read_rows(out)) == 4
+    assert main(["bench", "--data", str(tmp_path / "missing.jsonl")]) == 2
