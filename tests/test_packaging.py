@@ -25,8 +25,23 @@ def test_public_names_are_pinned():
     assert rewards.CheckResult is latentseek_agents.CheckResult
 
 
+def test_integration_public_names_are_pinned():
+    from latentseek_agents.integrations import dspy as dspy_integration
+    from latentseek_agents.integrations import langchain as langchain_integration
+
+    assert sorted(langchain_integration.__all__) == [
+        "ChatLatentSeek", "ITERATION_EVENT", "LatentSeekRunnable", "LatentSeekSettings", "LatentSeekTool",
+        "LatentSeekToolInput"]
+    assert sorted(dspy_integration.__all__) == [
+        "AsyncLatentSeekEngine", "LatentSeekEngine", "LatentSeekJob", "LatentSeekModule", "current_job",
+        "latentseek_lm"]
+    for module in (langchain_integration, dspy_integration):
+        assert all(getattr(module, name) is not None for name in module.__all__)
+
+
 def test_importing_the_package_does_not_import_torch_or_transformers():
-    code = ("import sys, latentseek_agents, latentseek_agents.rewards, latentseek_agents.integrations; "
+    code = ("import sys, latentseek_agents, latentseek_agents.rewards, latentseek_agents.integrations, "
+            "latentseek_agents.bench, latentseek_agents.cli; "
             "print(sorted(m for m in ('torch', 'transformers', 'math_verify') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -44,6 +59,10 @@ def test_the_wheel_maps_rewards_and_integrations_under_the_package(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "latentseek_agents/rewards/__init__.py" in names
     assert "latentseek_agents/integrations/__init__.py" in names
+    assert "latentseek_agents/integrations/langchain/chat_model.py" in names
+    assert "latentseek_agents/integrations/dspy/engine.py" in names
+    assert "latentseek_agents/rewards/_sandbox_runner.py" in names
+    assert "latentseek_agents/bench/runner.py" in names
     assert "latentseek_agents/py.typed" in names
     assert not any(n.startswith(("rewards/", "integrations/", "tests/")) for n in names)
 

@@ -22,6 +22,8 @@ has run for 120 s or more, once: a slow LatentSeek call may then run twice. Keep
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import dspy
@@ -132,35 +134,38 @@ class LatentSeekModule(dspy.Module):
         object.__setattr__(out, "latentseek_attempts", job.attempts)
         return out
 
+    @contextmanager
+    def _job(self, kwargs: dict[str, Any]) -> Iterator[LatentSeekJob]:
+        """Activate a job (and the LM/adapter it needs) for one run of the inner module."""
+        job, settings = self._context(kwargs)
+        token = current_job.set(job)
+        try:
+            with dspy.context(**settings):
+                yield job
+        except Exception as exc:
+            exc.latentseek_attempts = job.attempts  # type: ignore[attr-defined]
+            raise
+        finally:
+            current_job.reset(token)
+
     def forward(self, **kwargs: Any) -> dspy.Prediction:
         """Run the inner module with the LatentSeek loop active in the engine."""
-        last_error: Exception | None = None
-        for _ in range(self.fail_count + 1):
-            job, settings = self._context(kwargs)
-            token = current_job.set(job)
+        for tries_left in range(self.fail_count, -1, -1):
             try:
-                with dspy.context(**settings):
+                with self._job(kwargs) as job:
                     return self._finish(self.module(**kwargs), job)
-            except Exception as exc:  # noqa: BLE001 - counted against fail_count, then re-raised
-                exc.latentseek_attempts = job.attempts  # type: ignore[attr-defined]
-                last_error = exc
-            finally:
-                current_job.reset(token)
-        raise last_error  # type: ignore[misc]
+            except Exception:
+                if not tries_left:
+                    raise
+        raise AssertionError("unreachable")
 
     async def aforward(self, **kwargs: Any) -> dspy.Prediction:
         """Async twin of :meth:`forward` (the engine runs in a worker thread)."""
-        last_error: Exception | None = None
-        for _ in range(self.fail_count + 1):
-            job, settings = self._context(kwargs)
-            token = current_job.set(job)
+        for tries_left in range(self.fail_count, -1, -1):
             try:
-                with dspy.context(**settings):
+                with self._job(kwargs) as job:
                     return self._finish(await self.module.acall(**kwargs), job)
-            except Exception as exc:  # noqa: BLE001
-                exc.latentseek_attempts = job.attempts  # type: ignore[attr-defined]
-                last_error = exc
-            finally:
-                current_job.reset(token)
-        raise last_error  # type: ignore[misc]
-
+            except Exception:
+                if not tries_left:
+                    raise
+        raise AssertionError("unreachable")

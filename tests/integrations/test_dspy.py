@@ -238,3 +238,28 @@ def test_on_the_default_model_parse_failures_surface_with_their_attempts():
         else:
             attempts = pred.latentseek_attempts
     assert 1 <= len(attempts) <= 2 and all("text" in a for a in attempts)
+
+
+def test_fail_count_is_a_per_call_budget():
+    calls = []
+
+    class Flaky(dspy.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = cot()
+
+        def forward(self, question):
+            calls.append(question)
+            if len(calls) % 2 == 1:
+                raise RuntimeError("transient")
+            return self.inner(question=question)
+
+    with dspy.context(lm=lm_for(formatted_model()), **NO_FALLBACK):
+        program = LatentSeekModule(Flaky(), N=2, reward_fn=lambda a, p: 1.0, threshold=1.0, fail_count=1)
+        assert program(question="What is 2 + 2?").answer == "4"
+        assert program(question="What is 2 + 2?").answer == "4"  # the budget does not leak across calls
+        strict = LatentSeekModule(Flaky(), N=2, reward_fn=lambda a, p: 1.0, threshold=1.0, fail_count=0)
+        with pytest.raises(RuntimeError, match="transient") as info:
+            strict(question="What is 2 + 2?")
+    assert info.value.latentseek_attempts == []
+    assert len(calls) == 5
