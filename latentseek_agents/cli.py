@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", default="results.jsonl", help="JSONL rows (re-running skips finished rows)")
     bench.add_argument("--plot", help="write a PNG of accuracy against iterations")
     bench.add_argument("--allow-code-execution", action="store_true", help="needed for HumanEval-style data")
+    bench.add_argument("--ray", action="store_true", help="run the batches on a pool of Ray actors")
+    bench.add_argument("--num-workers", type=_positive_int, default=2, help="Ray actors (with --ray)")
     bench.add_argument("--no-progress", action="store_true")
     return parser
 
@@ -152,7 +154,7 @@ def _bench(args: argparse.Namespace) -> int:
               rewards=[r.strip() for r in args.reward.split(",") if r.strip()], limit=args.limit,
               model=args.model, config=config, out=args.out, plot=args.plot, batch_size=args.batch_size,
               judge_tokens=args.judge_tokens, allow_code_execution=args.allow_code_execution,
-              progress=not args.no_progress)
+              progress=not args.no_progress, ray_workers=args.num_workers if args.ray else None)
     return 0
 
 

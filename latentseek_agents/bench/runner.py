@@ -4,7 +4,7 @@ reward) to a resumable file, and summarize."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from .data import BenchProblem, load_problems
 from .methods import METHODS, MethodRun, run_method
 from .report import format_table, plot_curves, summarize
 
-__all__ = ["run_bench", "REWARDS", "read_rows"]
+__all__ = ["run_bench", "REWARDS", "read_rows", "gold_checker", "make_row"]
 
 REWARDS = ("self", "oracle")
 
@@ -33,7 +33,8 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _gold_checker(kind: str, allow_code_execution: bool) -> Any:
+def gold_checker(kind: str, allow_code_execution: bool) -> Any:
+    """The gold-answer check for a problem kind (also the ``oracle`` reward)."""
     from ..rewards import MathAnswer, UnitTests
 
     if kind == "code":
@@ -41,7 +42,8 @@ def _gold_checker(kind: str, allow_code_execution: bool) -> Any:
     return MathAnswer(extract="auto")
 
 
-def _row(problem: BenchProblem, method: str, reward: str, run: MethodRun, config: LatentSeekConfig) -> dict[str, Any]:
+def make_row(problem: BenchProblem, method: str, reward: str, run: MethodRun, config: LatentSeekConfig) -> dict[str, Any]:
+    """The JSON row of one method's run on one problem."""
     chosen = run.chosen()
     attempts = run.attempts
     return {
@@ -61,6 +63,17 @@ def _row(problem: BenchProblem, method: str, reward: str, run: MethodRun, config
     }
 
 
+def _local_rows(lm: Any, tasks: list[tuple[str, str, list[BenchProblem]]], config: LatentSeekConfig,
+                judge_tokens: int, allow_code_execution: bool) -> Iterator[dict[str, Any]]:
+    from ..rewards import SelfJudge
+
+    for method, reward_name, batch in tasks:
+        gold = gold_checker(batch[0].kind, allow_code_execution)
+        reward = gold if reward_name == "oracle" else SelfJudge(lm, max_new_tokens=judge_tokens)
+        for problem, run in zip(batch, run_method(method, lm, batch, reward, gold, config)):
+            yield make_row(problem, method, reward_name, run, config)
+
+
 def run_bench(
     data: str | Path,
     *,
@@ -75,8 +88,13 @@ def run_bench(
     judge_tokens: int = 128,
     allow_code_execution: bool = False,
     progress: bool = True,
+    ray_workers: int | None = None,
 ) -> list[dict[str, Any]]:
     """Run every (method, reward) over the problems; rows already in ``out`` are skipped (resume).
+
+    With ``ray_workers=N`` the batches run on N Ray actors (:mod:`latentseek_agents.distributed`);
+    rows arrive in any order into the same file. Failed rows (a worker died too often) are
+    written too and tried again by the next run.
 
     Returns the summaries (also printed). Example::
 
@@ -86,7 +104,6 @@ def run_bench(
     from tqdm.auto import tqdm
 
     from ..models import load_model
-    from ..rewards import SelfJudge
 
     for method in methods:
         if method not in METHODS:
@@ -103,33 +120,41 @@ def run_bench(
     kinds = {p.kind for p in problems}
     if "code" in kinds and not allow_code_execution:
         raise PermissionError("code problems run model code: pass --allow-code-execution to acknowledge it")
-    lm = load_model(model)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = {(r["id"], r["method"], r["reward"]) for r in read_rows(out)}
-    jobs = [(m, r) for r in rewards for m in methods]
-    todo = [(m, r, p) for m, r in jobs for p in problems if (p.id, m, r) not in done]
-    bar = tqdm(total=len(todo), desc="bench", unit="problem", disable=not progress)
-    right = seen = 0
-    with out.open("a", encoding="utf-8") as sink:
-        if out.stat().st_size and not out.read_bytes().endswith(b"\n"):
-            sink.write("\n")  # end a line cut short by an interrupted run before appending
-        for method, reward_name in jobs:
+    done = {(r["id"], r["method"], r["reward"]) for r in read_rows(out) if not r.get("failed")}
+    tasks = []
+    for reward_name in rewards:
+        for method in methods:
             pending = [p for p in problems if (p.id, method, reward_name) not in done]
-            for start in range(0, len(pending), batch_size):
-                batch = pending[start: start + batch_size]
-                gold = _gold_checker(batch[0].kind, allow_code_execution)
-                reward = gold if reward_name == "oracle" else SelfJudge(lm, max_new_tokens=judge_tokens)
-                for problem, run in zip(batch, run_method(method, lm, batch, reward, gold, config)):
-                    row = _row(problem, method, reward_name, run, config)
-                    sink.write(json.dumps(row) + "\n")
-                    sink.flush()
-                    right += bool(row["correct"])
-                    seen += 1
-                    bar.update(1)
-                    bar.set_postfix(method=method, accuracy=f"{right / seen:.1%}")
-    bar.close()
-    rows = [r for r in read_rows(out) if r["method"] in methods and r["reward"] in rewards
+            tasks += [(method, reward_name, pending[i: i + batch_size]) for i in range(0, len(pending), batch_size)]
+    bar = tqdm(total=sum(len(t[2]) for t in tasks), desc="bench", unit="problem", disable=not progress)
+    if ray_workers:
+        from ..distributed import RayPool
+
+        pool = RayPool(model, ray_workers)
+        rows_iter = pool.rows(tasks, config, judge_tokens=judge_tokens, allow_code_execution=allow_code_execution)
+    else:
+        rows_iter = _local_rows(load_model(model), tasks, config, judge_tokens, allow_code_execution)
+    right = seen = 0
+    try:
+        with out.open("a", encoding="utf-8") as sink:
+            if out.stat().st_size and not out.read_bytes().endswith(b"\n"):
+                sink.write("\n")  # end a line cut short by an interrupted run before appending
+            for row in rows_iter:
+                sink.write(json.dumps(row) + "\n")
+                sink.flush()
+                right += bool(row["correct"])
+                seen += 1
+                bar.update(1)
+                bar.set_postfix(method=row["method"], accuracy=f"{right / seen:.1%}")
+    finally:
+        bar.close()
+        if ray_workers:
+            print(f"ray: {ray_workers} workers, {pool.retries} batch re-submission(s) after a worker died")
+            pool.close()
+    latest = {(r["id"], r["method"], r["reward"]): r for r in read_rows(out)}  # a retried row replaces its failure
+    rows = [r for r in latest.values() if r["method"] in methods and r["reward"] in rewards
             and r["id"] in {p.id for p in problems}]
     summary = summarize(rows)
     print(format_table(summary))
