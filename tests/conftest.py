@@ -67,3 +67,12 @@ def tiny_lm(tiny_tokenizer):
     from latentseek_agents import load_model
 
     return load_model(build_tiny_model(len(tiny_tokenizer)), tokenizer=tiny_tokenizer)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, tiny_lm):
+    """The tiny model and tokenizer saved to a local directory (for loading by path)."""
+    path = tmp_path_factory.mktemp("tiny-model")
+    tiny_lm.model.save_pretrained(path)
+    tiny_lm.tokenizer.save_pretrained(path)
+    return str(path)

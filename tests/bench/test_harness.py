@@ -125,10 +125,8 @@ def test_bad_arguments():
         run_method("beam", None, [], None, None, CONFIG)
 
 
-def test_the_cli_bench_command(tiny_lm, tmp_path, capsys):
-    model_dir = tmp_path / "model"
-    tiny_lm.model.save_pretrained(model_dir)
-    tiny_lm.tokenizer.save_pretrained(model_dir)
+def test_the_cli_bench_command(tiny_model_dir, tmp_path, capsys):
+    model_dir = tiny_model_dir
     out = tmp_path / "cli.jsonl"
     code = main(["bench", "--data", str(GSM8K), "--limit", "2", "--methods", "cot,latentseek", "--reward", "oracle",
                  "--max-iters", "1", "--max-new-tokens", "8", "--lr", "0.3", "--model", str(model_dir),

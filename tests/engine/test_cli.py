@@ -8,11 +8,8 @@ from latentseek_agents.cli import main
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory, tiny_lm):
-    path = tmp_path_factory.mktemp("tiny-model")
-    tiny_lm.model.save_pretrained(path)
-    tiny_lm.tokenizer.save_pretrained(path)
-    return str(path)
+def model_dir(tiny_model_dir):
+    return tiny_model_dir
 
 
 def run(capsys, *args):

@@ -4,12 +4,10 @@ offload) run the whole LatentSeek loop with the same tokens as the model in one 
 from latentseek_agents import LatentSeek, LatentSeekConfig, load_model
 
 
-def test_a_model_split_by_device_map_gives_the_same_run(tmp_path, tiny_lm):
-    path = tmp_path / "model"
-    tiny_lm.model.save_pretrained(path)
-    tiny_lm.tokenizer.save_pretrained(path)
-    whole = load_model(str(path), device="cpu")
-    split = load_model(str(path), device_map={"model.embed_tokens": "cpu", "model.layers.0": "cpu",
+def test_a_model_split_by_device_map_gives_the_same_run(tmp_path, tiny_model_dir):
+    path = tiny_model_dir
+    whole = load_model(path, device="cpu")
+    split = load_model(path, device_map={"model.embed_tokens": "cpu", "model.layers.0": "cpu",
                                               "model.layers.1": "disk", "model.norm": "cpu",
                                               "model.rotary_emb": "cpu", "lm_head": "cpu"},
                        offload_folder=str(tmp_path / "offload"))

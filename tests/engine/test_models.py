@@ -25,13 +25,11 @@ def test_a_wrapped_model_is_frozen_in_eval_mode(tiny_tokenizer):
     assert not any(p.requires_grad for p in model.parameters())
 
 
-def test_a_local_directory_loads_once_and_is_shared(tmp_path, tiny_lm):
-    tiny_lm.model.save_pretrained(tmp_path)
-    tiny_lm.tokenizer.save_pretrained(tmp_path)
-    first = load_model(str(tmp_path), device="cpu")
-    second = load_model(str(tmp_path), device="cpu")
+def test_a_local_directory_loads_once_and_is_shared(tiny_model_dir, tiny_lm):
+    first = load_model(tiny_model_dir, device="cpu")
+    second = load_model(tiny_model_dir, device="cpu")
     assert first is second
-    assert first.source == str(tmp_path)
+    assert first.source == tiny_model_dir
     for a, b in zip(first.model.parameters(), tiny_lm.model.parameters()):
         assert torch.equal(a, b)
 
@@ -100,11 +98,9 @@ def test_bad_model_arguments():
         load_model("  ")
 
 
-def test_a_self_judge_on_a_named_model_pickles_by_name(tmp_path, tiny_lm):
+def test_a_self_judge_on_a_named_model_pickles_by_name(tiny_model_dir):
     from latentseek_agents.rewards import SelfJudge
 
-    tiny_lm.model.save_pretrained(tmp_path)
-    tiny_lm.tokenizer.save_pretrained(tmp_path)
-    judge = SelfJudge(load_model(str(tmp_path), device="cpu"), max_new_tokens=4)
+    judge = SelfJudge(load_model(tiny_model_dir, device="cpu"), max_new_tokens=4)
     clone = pickle.loads(pickle.dumps(judge))
-    assert clone.model == str(tmp_path) and clone.lm is judge.lm and clone.max_new_tokens == 4
+    assert clone.model == tiny_model_dir and clone.lm is judge.lm and clone.max_new_tokens == 4
