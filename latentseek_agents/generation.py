@@ -87,7 +87,8 @@ def _forward(lm: LoadedModel, ids: torch.Tensor, mask: torch.Tensor, cache: Any)
     # Position of each new token = number of real (unmasked) tokens before it in its row.
     before = mask[:, : mask.shape[1] - new].sum(dim=1, keepdim=True)
     position_ids = (before + mask[:, -new:].cumsum(dim=1) - 1).clamp(min=0)
-    out = lm.base(input_ids=ids, attention_mask=mask, position_ids=position_ids,
+    # Without padding the mask is all ones: leaving it out lets attention take its causal fast path.
+    out = lm.base(input_ids=ids, attention_mask=None if bool(mask.all()) else mask, position_ids=position_ids,
                   cache=cache, use_cache=True)
     return out.last_hidden_state
 
