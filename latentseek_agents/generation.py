@@ -81,8 +81,6 @@ def _left_pad(rows: Sequence[Sequence[int]], pad_id: int, device: Any) -> tuple[
 
 def _forward(lm: LoadedModel, ids: torch.Tensor, mask: torch.Tensor, cache: Any) -> torch.Tensor:
     """Run the transformer body over ``ids`` (appended to ``cache``); return the last hidden states."""
-    import torch
-
     new = ids.shape[1]
     # Position of each new token = number of real (unmasked) tokens before it in its row.
     before = mask[:, : mask.shape[1] - new].sum(dim=1, keepdim=True)

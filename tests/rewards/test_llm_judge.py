@@ -137,7 +137,7 @@ def test_a_langchain_chat_model_can_judge():
 
 
 def test_a_dspy_lm_can_judge():
-    dspy = pytest.importorskip("dspy")
+    pytest.importorskip("dspy")
     from dspy.utils.dummies import DummyLM
 
     lm = DummyLM([{"response": "ok"}])
