@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
 from latentseek_agents.config import LatentSeekConfig
 
-__all__ = ["CONFIG_FIELDS", "build_config", "display_name", "fingerprint", "make_seeker", "split_overrides"]
+__all__ = ["CONFIG_FIELDS", "build_config", "cut_at_stop", "display_name", "fingerprint", "make_seeker",
+           "split_overrides"]
 
 CONFIG_FIELDS = tuple(f.name for f in fields(LatentSeekConfig))
 _DEFAULT_NAME = "SmolLM2-135M-Instruct"
@@ -34,6 +35,17 @@ def build_config(settings: Mapping[str, Any], overrides: Mapping[str, Any] | Non
 def split_overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Pop the LatentSeekConfig settings out of per-call keyword arguments."""
     return {name: kwargs.pop(name) for name in list(kwargs) if name in CONFIG_FIELDS}
+
+
+def cut_at_stop(text: str, stop: Sequence[str] | None) -> tuple[str, bool]:
+    """Cut ``text`` at the earliest stop sequence; return it and whether a cut was made.
+
+    Example:
+        >>> cut_at_stop("a b. c", [". ", "x"])
+        ('a b', True)
+    """
+    cuts = [text.find(s) for s in stop or () if s and s in text]
+    return (text[: min(cuts)], True) if cuts else (text, False)
 
 
 def display_name(model: Any) -> str:

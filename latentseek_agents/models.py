@@ -26,6 +26,7 @@ __all__ = [
     "resolve_device",
     "resolve_dtype",
     "default_model_cache_dir",
+    "model_source",
 ]
 
 DEFAULT_MODEL = "default"
@@ -128,6 +129,22 @@ class LoadedModel:
 
 _registry: dict[Any, LoadedModel] = {}
 _registry_lock = threading.Lock()
+
+
+def model_source(model: Any, holder: str = "this object") -> Any:
+    """What to store instead of a ``LoadedModel`` when pickling or saving: the name or path it was
+    loaded by (other specs are returned as they are).
+
+    Example:
+        >>> model_source("default")
+        'default'
+    """
+    if isinstance(model, LoadedModel):
+        if model.source is None:
+            raise TypeError(f"{holder} on a model object that was not loaded by name or path can't be saved or "
+                            "pickled; load the model with load_model('name or path')")
+        return model.source
+    return model
 
 
 def resolve_device(device: Any = "auto") -> torch.device:

@@ -80,13 +80,10 @@ class LocalJudge:
         return self._lm
 
     def __getstate__(self) -> dict[str, Any]:
-        from latentseek_agents.models import LoadedModel
+        from latentseek_agents.models import model_source
 
         state = self.__dict__.copy()
-        if isinstance(state["model"], LoadedModel):
-            if state["model"].source is None:
-                raise TypeError("a judge on a model object that was not loaded by name can't be pickled")
-            state["model"] = state["model"].source
+        state["model"] = model_source(state["model"], "a judge")
         state["_lm"] = None
         return state
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from latentseek_agents.config import LatentSeekConfig
 
-from ..common import CONFIG_FIELDS, build_config, display_name
+from ..common import CONFIG_FIELDS, build_config, cut_at_stop, display_name
 
 __all__ = ["LatentSeekEngine", "AsyncLatentSeekEngine", "LatentSeekJob", "current_job"]
 
@@ -56,11 +56,6 @@ def _text_of(parts: Any) -> str:
     if isinstance(parts, str):
         return parts
     return "".join(getattr(p, "text", "") or "" for p in parts)
-
-
-def _cut_at_stop(text: str, stop: tuple[str, ...]) -> tuple[str, bool]:
-    cuts = [text.find(s) for s in stop if s and s in text]
-    return (text[: min(cuts)], True) if cuts else (text, False)
 
 
 class LatentSeekEngine:
@@ -117,14 +112,9 @@ class LatentSeekEngine:
 
     def dump_state(self) -> dict[str, Any]:
         """JSON-serialisable state (the model by name or path; never weights or secrets)."""
-        from latentseek_agents.models import LoadedModel
+        from latentseek_agents.models import model_source
 
-        model = self.model
-        if isinstance(model, LoadedModel):
-            if model.source is None:
-                raise TypeError("a LatentSeekEngine on a model object that was not loaded by name or path "
-                                "can't be saved; load the model with load_model('name or path')")
-            model = model.source
+        model = model_source(self.model, "a LatentSeekEngine")
         return {"model": model, "device": self.device, "dtype": self.dtype, "settings": dict(self.settings)}
 
     @classmethod
@@ -179,7 +169,7 @@ class LatentSeekEngine:
             text, generated, hit_limit = self._plain(lm, prompt, budget, cfg)
         else:
             text, generated, hit_limit = self._seek(lm, messages, budget, job)
-        text, stopped = _cut_at_stop(text, tuple(cfg.stop or ()))
+        text, stopped = cut_at_stop(text, cfg.stop)
         finish = "stop" if stopped or not hit_limit else "length"
         return Response(id=None, model=display_name(self.model), message=Message.assistant([TextPart(text)]),
                         finish_reason=finish, usage=Usage(input_tokens=len(prompt), output_tokens=generated,

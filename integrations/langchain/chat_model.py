@@ -26,7 +26,7 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import ensure_config, get_callback_manager_for_config
 from pydantic import Field
 
-from ..common import CONFIG_FIELDS
+from ..common import CONFIG_FIELDS, cut_at_stop
 from .settings import LatentSeekSettings, messages_to_dicts
 
 __all__ = ["ChatLatentSeek", "ITERATION_EVENT"]
@@ -36,13 +36,6 @@ _DONE = object()
 # BaseChatModel.stream gives _stream no run manager: stream()/astream() put the run's callback
 # manager and run id here, so per-attempt custom events reach astream_events and handlers.
 _stream_run: ContextVar[tuple[Any, uuid.UUID] | None] = ContextVar("latentseek_stream_run", default=None)
-
-
-def _cut_at_stop(text: str, stop: list[str] | None) -> str:
-    if not stop:
-        return text
-    cuts = [text.find(s) for s in stop if s and s in text]
-    return text[: min(cuts)] if cuts else text
 
 
 def attempt_event(attempt: Any) -> dict[str, Any]:
@@ -163,7 +156,7 @@ class ChatLatentSeek(LatentSeekSettings, BaseChatModel):
         return self.seeker(overrides), messages_to_dicts(messages), reference
 
     def _message(self, result: Any, stop: list[str] | None) -> dict[str, Any]:
-        text = _cut_at_stop(result.text, stop or self.stop)
+        text, _ = cut_at_stop(result.text, stop or self.stop)
         usage = {"input_tokens": result.prompt_tokens, "output_tokens": result.generated_tokens,
                  "total_tokens": result.prompt_tokens + result.generated_tokens}
         metadata = {

@@ -104,3 +104,10 @@ def test_a_self_judge_on_a_named_model_pickles_by_name(tiny_model_dir):
     judge = SelfJudge(load_model(tiny_model_dir, device="cpu"), max_new_tokens=4)
     clone = pickle.loads(pickle.dumps(judge))
     assert clone.model == tiny_model_dir and clone.lm is judge.lm and clone.max_new_tokens == 4
+
+
+def test_a_model_object_not_loaded_by_name_cannot_be_pickled_inside_a_judge(tiny_lm):
+    from latentseek_agents.rewards import SelfJudge
+
+    with pytest.raises(TypeError, match="not loaded by name or path"):
+        pickle.dumps(SelfJudge(tiny_lm))
