@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from .config import LatentSeekConfig
+from .config import OPTIMIZERS, POLICIES, SELECT_MODES, LatentSeekConfig
 
 __all__ = ["main", "build_parser"]
 
@@ -45,7 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--fraction", type=float, default=defaults.fraction)
     solve.add_argument("--score-threshold", type=float, default=defaults.score_threshold)
     solve.add_argument("--prompt-style", default=defaults.prompt_style, choices=("boxed", "json", "none"))
-    solve.add_argument("--select", default=defaults.select, choices=("first_pass", "best"))
+    solve.add_argument("--select", default=defaults.select, choices=SELECT_MODES)
+    solve.add_argument("--policy", default=defaults.policy, choices=POLICIES,
+                       help="argmax (paper) or sample (sampled prefix, REINFORCE with a baseline)")
+    solve.add_argument("--policy-temperature", type=float, default=defaults.policy_temperature)
     solve.add_argument("--seed", type=int, default=defaults.seed)
     solve.add_argument("--judge-tokens", type=_positive_int, default=256,
                        help="token budget of each self-judge reply (without --reference)")
@@ -64,8 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--lr", type=float, default=defaults.lr)
     bench.add_argument("--fraction", type=float, default=defaults.fraction)
     bench.add_argument("--steps-per-iter", type=int, default=defaults.steps_per_iter)
-    bench.add_argument("--optimizer", default=defaults.optimizer, choices=("adam", "sgd"))
-    bench.add_argument("--select", default=defaults.select, choices=("first_pass", "best"))
+    bench.add_argument("--optimizer", default=defaults.optimizer, choices=OPTIMIZERS)
+    bench.add_argument("--policy", default=defaults.policy, choices=POLICIES,
+                       help="argmax (paper) or sample (sampled prefix, REINFORCE with a baseline)")
+    bench.add_argument("--policy-temperature", type=float, default=defaults.policy_temperature)
+    bench.add_argument("--select", default=defaults.select, choices=SELECT_MODES)
     bench.add_argument("--model", default="default")
     bench.add_argument("--batch-size", type=_positive_int, default=8)
     bench.add_argument("--judge-tokens", type=_positive_int, default=128, help="SelfJudge reply budget")
@@ -112,7 +118,7 @@ def _solve(args: argparse.Namespace) -> int:
     config = LatentSeekConfig(
         max_iters=args.max_iters, max_new_tokens=args.max_new_tokens, lr=args.lr, fraction=args.fraction,
         score_threshold=args.score_threshold, prompt_style=args.prompt_style, select=args.select,
-        seed=args.seed,
+        seed=args.seed, policy=args.policy, policy_temperature=args.policy_temperature,
     )
     if not args.question.strip():
         raise ValueError("question must be a non-empty string, got an empty string")
@@ -149,7 +155,8 @@ def _bench(args: argparse.Namespace) -> int:
 
     config = LatentSeekConfig(max_iters=args.max_iters, max_new_tokens=args.max_new_tokens, lr=args.lr,
                               fraction=args.fraction, steps_per_iter=args.steps_per_iter,
-                              optimizer=args.optimizer, select=args.select)
+                              optimizer=args.optimizer, policy=args.policy,
+                              policy_temperature=args.policy_temperature, select=args.select)
     run_bench(args.data, methods=[m.strip() for m in args.methods.split(",") if m.strip()],
               rewards=[r.strip() for r in args.reward.split(",") if r.strip()], limit=args.limit,
               model=args.model, config=config, out=args.out, plot=args.plot, batch_size=args.batch_size,

@@ -11,11 +11,12 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
-__all__ = ["LatentSeekConfig", "PROMPT_STYLES", "OPTIMIZERS", "SELECT_MODES"]
+__all__ = ["LatentSeekConfig", "PROMPT_STYLES", "OPTIMIZERS", "SELECT_MODES", "POLICIES"]
 
 PROMPT_STYLES = ("boxed", "json", "none")
 OPTIMIZERS = ("adam", "sgd")
 SELECT_MODES = ("first_pass", "best")
+POLICIES = ("argmax", "sample")
 
 
 def _fail(name: str, expected: str, value: Any) -> None:
@@ -40,6 +41,13 @@ class LatentSeekConfig:
             ``dspy.Refine`` / ``dspy.BestOfN``, used by the DSPy module).
         steps_per_iter: optimizer steps between two decodes (paper: 1).
         optimizer: ``"adam"`` (paper) or ``"sgd"`` (the reward's magnitude then sets the step).
+        policy: ``"argmax"`` (paper): the prefix is the argmax of the moved latents and the loss
+            is ``-R * sum log p(argmax)``. ``"sample"``: the prefix tokens are sampled from the
+            moved latents' token distributions (at ``policy_temperature``) and the loss is
+            REINFORCE with a baseline, ``-(R - b) * sum log p(tokens scored)``, ``b`` being the
+            mean reward of the problem's earlier attempts (``b = 0`` for the first update, which
+            then pushes away from the greedy answer as the paper's step does).
+        policy_temperature: temperature of the prefix sampling (``policy="sample"`` only).
         max_new_tokens: budget of generated tokens for every answer.
         select: ``"first_pass"`` returns the first passing answer, else the last (paper);
             ``"best"`` returns the highest-scoring answer seen.
@@ -67,6 +75,8 @@ class LatentSeekConfig:
     inclusive_threshold: bool = False
     steps_per_iter: int = 1
     optimizer: Literal["adam", "sgd"] = "adam"
+    policy: Literal["argmax", "sample"] = "argmax"
+    policy_temperature: float = 1.0
     max_new_tokens: int = 1024
     select: Literal["first_pass", "best"] = "first_pass"
     seed: int = 42
@@ -91,6 +101,11 @@ class LatentSeekConfig:
             _fail("inclusive_threshold", "a bool", self.inclusive_threshold)
         if self.optimizer not in OPTIMIZERS:
             _fail("optimizer", f"one of {OPTIMIZERS}", self.optimizer)
+        if self.policy not in POLICIES:
+            _fail("policy", f"one of {POLICIES}", self.policy)
+        if not _is_number(self.policy_temperature) or not math.isfinite(self.policy_temperature) \
+                or self.policy_temperature <= 0:
+            _fail("policy_temperature", "a finite number > 0", self.policy_temperature)
         if self.select not in SELECT_MODES:
             _fail("select", f"one of {SELECT_MODES}", self.select)
         if self.prompt_style not in PROMPT_STYLES:

@@ -1,8 +1,9 @@
 """The latent update: a policy-gradient step on the first L hidden states, through the LM head only.
 
 Each problem's latents z (shape [L, d]) are float32 leaf tensors, the only tensors that require
-grad. The loss is ``-sum_i R_i * sum_t log softmax(W z_t + b)[argmax(W z_t + b)]`` with
-``R = score - 1``; one optimizer (Adam by default) holds every problem's latents as its own
+grad. The loss is ``-sum_i R_i * sum_t log softmax(W z_t + b)[x_t]`` with ``R = score - 1`` and
+``x_t = argmax(W z_t + b)`` (the paper), or, for the ``"sample"`` policy, ``x_t`` the tokens that
+were scored and ``R`` an advantage (reward minus a baseline); one optimizer (Adam by default) holds every problem's latents as its own
 parameter, so problems that stop simply get no gradient and are left alone.
 """
 
@@ -68,21 +69,39 @@ class LatentOptimizer:
         with torch.no_grad():
             return self._logits(self.z[index]).argmax(dim=-1).tolist()
 
-    def step(self, rewards: dict[int, float]) -> dict[int, list[int]]:
+    def sample(self, index: int, temperature: float, generator: torch.Generator | None = None) -> list[int]:
+        """Tokens drawn from the LM head's distribution over each of problem ``index``'s latents."""
+        import torch
+
+        with torch.no_grad():
+            probs = torch.softmax(self._logits(self.z[index]) / temperature, dim=-1)
+            return torch.multinomial(probs, 1, generator=generator).squeeze(-1).tolist()
+
+    def step(self, rewards: dict[int, float], actions: dict[int, list[int]] | None = None) -> dict[int, list[int]]:
         """Take ``steps_per_iter`` optimizer steps for the problems in ``rewards`` (index -> R).
 
-        R is on the paper's scale (``score - 1``, in [-1, 0]). Returns the new prefix tokens
-        (argmax of the LM head over the updated latents) of each of those problems.
+        R is on the paper's scale (``score - 1``, in [-1, 0]), or an advantage. ``actions`` gives,
+        per problem, the tokens whose log-probability is weighted (the scored prefix); without it
+        each step uses the current argmax (the paper). Returns the argmax tokens of the updated
+        latents of each of those problems.
         """
         import torch
 
         indices = sorted(rewards)
+        fixed = None
+        if actions is not None:
+            device = self.weight.device
+            for i in indices:
+                if len(actions[i]) != len(self.z[i]):
+                    raise ValueError(f"actions[{i}] has {len(actions[i])} tokens for {len(self.z[i])} latents")
+            fixed = torch.cat([torch.as_tensor(actions[i], dtype=torch.long, device=device) for i in indices])
         for _ in range(self.config.steps_per_iter):
             self.optimizer.zero_grad(set_to_none=True)
             # One LM-head matmul over every active problem's latents.
             z = torch.cat([self.z[i] for i in indices])
             logp = torch.log_softmax(self._logits(z), dim=-1)
-            chosen = logp.gather(-1, logp.detach().argmax(dim=-1, keepdim=True)).squeeze(-1)
+            target = logp.detach().argmax(dim=-1) if fixed is None else fixed
+            chosen = logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)
             weights = torch.cat([torch.full((len(self.z[i]),), float(rewards[i]), device=z.device)
                                  for i in indices])
             loss = -(weights * chosen).sum()

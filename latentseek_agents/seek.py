@@ -3,7 +3,8 @@
 Faithful mode by default (docs/method.md): greedy chain of thought; latents = the hidden states
 that fed the LM head at the first L = min(int(fraction * T), max_latents) generated positions;
 one Adam step per iteration on ``-R * sum log p(argmax)`` with ``R = score - 1``; the new prefix is
-the argmax of the moved latents; greedy continuation from the cached prompt; stop once the score
+the argmax of the moved latents (or, with ``policy="sample"``, tokens sampled from them, the step
+being REINFORCE with a baseline); greedy continuation from the cached prompt; stop once the score
 is above ``score_threshold``, after at most ``max_iters`` updates.
 """
 
@@ -40,6 +41,14 @@ class _Problem:
     stop_reason: str | None = None
     start: float = 0.0
     seconds: float = 0.0
+
+
+def _advantage(trace: Sequence[Attempt]) -> float:
+    """REINFORCE weight of the last attempt: its reward (``score - 1``) minus the mean of the
+    earlier attempts' rewards (no baseline before the first update)."""
+    earlier = [a.score - 1.0 for a in trace[:-1]]
+    baseline = sum(earlier) / len(earlier) if earlier else 0.0
+    return (trace[-1].score - 1.0) - baseline
 
 
 class LatentSeek:
@@ -160,13 +169,22 @@ class LatentSeek:
         active = [i for i, item in enumerate(batch) if item.stop_reason is None]
         optimizer = LatentOptimizer(self.lm, [hidden[i] for i in active], cfg) if active else None
         slot = {i: s for s, i in enumerate(active)}
+        generator = None
+        if optimizer is not None and cfg.policy == "sample":
+            generator = torch.Generator(device=optimizer.weight.device).manual_seed(cfg.seed)
 
         for iteration in range(1, cfg.max_iters + 1):
             if not active:
                 break
             t0 = time.perf_counter()
             with self.lm.lock:
-                prefixes = optimizer.step({slot[i]: batch[i].trace[-1].score - 1.0 for i in active})
+                if cfg.policy == "sample":
+                    optimizer.step({slot[i]: _advantage(batch[i].trace) for i in active},
+                                   actions={slot[i]: batch[i].prefix for i in active})
+                    prefixes = {slot[i]: optimizer.sample(slot[i], cfg.policy_temperature, generator)
+                                for i in active}
+                else:
+                    prefixes = optimizer.step({slot[i]: batch[i].trace[-1].score - 1.0 for i in active})
             update_seconds = (time.perf_counter() - t0) / len(active)
             new_prefix = {i: prefixes[slot[i]] for i in active}
             changed = {i: sum(a != b for a, b in zip(new_prefix[i], batch[i].prefix)) for i in active}

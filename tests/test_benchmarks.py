@@ -23,3 +23,21 @@ def test_cpu_decoding_script_runs_on_the_default_model():
                           "--repeats", "1"], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "bandwidth floor" in out.stdout and "engine loop" in out.stdout
+
+
+def test_latent_sweep_script_prints_one_row_per_variant_beside_the_compared_methods(tiny_model_dir, tmp_path):
+    from latentseek_agents.cli import main
+
+    compare = tmp_path / "compare.jsonl"
+    assert main(["bench", "--data", str(ROOT / "data" / "gsm8k" / "test_dev.jsonl"), "--limit", "2",
+                 "--methods", "cot", "--reward", "oracle", "--max-new-tokens", "8", "--model", str(tiny_model_dir),
+                 "--out", str(compare), "--no-progress"]) == 0
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "latent_sweep.py"), "--data",
+                          str(ROOT / "data" / "gsm8k" / "test_dev.jsonl"), "--limit", "2", "--max-iters", "1",
+                          "--max-new-tokens", "8", "--variants", "faithful,sample", "--model", str(tiny_model_dir),
+                          "--out-dir", str(tmp_path / "sweep"), "--compare", str(compare), "--no-progress"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    table = out.stdout.split("oracle reward, K = 1")[1]
+    assert all(name in table for name in ("latentseek:faithful", "latentseek:sample", "cot"))
+    assert sorted(p.name for p in (tmp_path / "sweep").iterdir()) == ["faithful.jsonl", "sample.jsonl"]

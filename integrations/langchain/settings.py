@@ -39,6 +39,8 @@ class LatentSeekSettings(BaseModel):
     inclusive_threshold: bool = _DEFAULTS.inclusive_threshold
     steps_per_iter: int = _DEFAULTS.steps_per_iter
     optimizer: str = _DEFAULTS.optimizer
+    policy: str = _DEFAULTS.policy
+    policy_temperature: float = _DEFAULTS.policy_temperature
     max_new_tokens: int = Field(default=_DEFAULTS.max_new_tokens, alias="max_tokens")
     select: str = _DEFAULTS.select
     seed: int = _DEFAULTS.seed

@@ -45,6 +45,7 @@ class AttemptRecord:
     reward_s: float = 0.0
     error: str | None = None
     feedback: str = ""
+    flipped: float | None = None  # latentseek: share of the optimized prefix tokens this update changed
 
 
 @dataclass
@@ -119,7 +120,8 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
                 run.attempts.append(AttemptRecord(score=a.score, passed=a.passed, correct=gold.score == 1.0,
                                                   tokens=a.tokens, generate_s=a.generate_seconds,
                                                   update_s=a.update_seconds, reward_s=a.reward_seconds,
-                                                  error=a.error))
+                                                  error=a.error, flipped=(a.changed_positions / a.prefix_tokens
+                                                                          if a.prefix_tokens else None)))
                 run.texts.append(a.text)
         return runs
 

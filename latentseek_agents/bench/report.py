@@ -31,6 +31,12 @@ def _key(row: dict[str, Any]) -> tuple[str, str]:
     return row["method"], row["reward"]
 
 
+def _mean_flipped(group: Sequence[dict[str, Any]]) -> float | None:
+    """Mean share of the optimized prefix tokens one latent update changed (None: no updates)."""
+    shares = [share for r in group for share in r.get("flipped") or ()]
+    return sum(shares) / len(shares) if shares else None
+
+
 def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """One summary per (method, reward) over the rows."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -45,23 +51,27 @@ def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         out.append({"method": method, "reward": reward, "n": n, "correct": right, "accuracy": right / n,
                     "ci_low": low, "ci_high": high, "attempts": mean("attempts"), "tokens": mean("tokens"),
                     "generate_s": mean("generate_s"), "update_s": mean("update_s"), "reward_s": mean("reward_s"),
-                    "first_correct": sum(bool(r["first_correct"]) for r in group)})
+                    "first_correct": sum(bool(r["first_correct"]) for r in group),
+                    "flipped": _mean_flipped(group)})
     return out
 
 
 def format_table(summary: Sequence[dict[str, Any]]) -> str:
     """A plain-text table of :func:`summarize` output."""
-    head = (f"{'method':12s} {'reward':7s} {'n':>4s} {'accuracy':>9s} {'95% CI':>15s} {'CoT-right':>9s} "
-            f"{'attempts':>8s} {'tokens':>7s} {'gen s':>7s} {'upd s':>6s} {'rew s':>6s}")
+    width = max([12] + [len(s["method"]) for s in summary])
+    head = (f"{'method':{width}s} {'reward':7s} {'n':>4s} {'accuracy':>9s} {'95% CI':>15s} {'CoT-right':>9s} "
+            f"{'attempts':>8s} {'tokens':>7s} {'gen s':>7s} {'upd s':>6s} {'rew s':>6s} {'flipped':>7s}")
     lines = [head, "-" * len(head)]
     for s in summary:
         lines.append(
-            f"{s['method']:12s} {s['reward']:7s} {s['n']:4d} {s['accuracy']:9.1%} "
+            f"{s['method']:{width}s} {s['reward']:7s} {s['n']:4d} {s['accuracy']:9.1%} "
             f"{'[' + format(s['ci_low'], '.1%') + ', ' + format(s['ci_high'], '.1%') + ']':>15s} "
             f"{s['first_correct']:9d} {s['attempts']:8.2f} {s['tokens']:7.0f} {s['generate_s']:7.2f} "
-            f"{s['update_s']:6.2f} {s['reward_s']:6.2f}")
+            f"{s['update_s']:6.2f} {s['reward_s']:6.2f} "
+            f"{'-' if s.get('flipped') is None else format(s['flipped'], '.1%'):>7s}")
     lines.append("(accuracy: the returned answer against the gold answer; CoT-right: how many first answers "
-                 "were already right; time per problem)")
+                 "were already right; time per problem; flipped: share of the optimized prefix tokens that "
+                 "one latent update changed)")
     return "\n".join(lines)
 
 

@@ -57,8 +57,10 @@ def make_row(problem: BenchProblem, method: str, reward: str, run: MethodRun, co
         "scores": [round(a.score, 4) for a in attempts], "correct_each": [a.correct for a in attempts],
         "correct_at": [attempts[run.chosen(k)].correct for k in range(config.max_iters + 1)],
         "errors": [a.error for a in attempts if a.error],
+        "flipped": [round(a.flipped, 4) for a in attempts if a.flipped is not None],
         "settings": {"max_iters": config.max_iters, "lr": config.lr, "fraction": config.fraction,
                      "steps_per_iter": config.steps_per_iter, "optimizer": config.optimizer,
+                     "policy": config.policy, "policy_temperature": config.policy_temperature,
                      "select": config.select, "max_new_tokens": config.max_new_tokens},
     }
 

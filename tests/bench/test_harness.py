@@ -43,6 +43,17 @@ def test_budgets_are_matched(tiny_lm, tmp_path):
     assert {r["method"]: r["attempts"] for r in rows} == {"cot": 1, "best_of_n": 3, "self_refine": 3, "latentseek": 3}
 
 
+def test_latentseek_rows_record_how_much_each_update_rewrote(tiny_lm, tmp_path):
+    out = tmp_path / "rows.jsonl"
+    (summary,) = bench(tiny_lm, out, methods=["latentseek"])
+    rows = read_rows(out)
+    for row in rows:
+        assert len(row["flipped"]) == row["attempts"] - 1 and all(0 <= f <= 1 for f in row["flipped"])
+    assert any(f > 0 for row in rows for f in row["flipped"])  # lr 0.3 rewrites tokens of the tiny model
+    shares = [f for row in rows for f in row["flipped"]]
+    assert summary["flipped"] == pytest.approx(sum(shares) / len(shares), abs=1e-3)
+
+
 def test_rerunning_skips_finished_rows(tiny_lm, tmp_path, monkeypatch):
     out = tmp_path / "rows.jsonl"
     bench(tiny_lm, out, methods=["cot"])
@@ -134,3 +145,12 @@ def test_the_cli_bench_command(tiny_model_dir, tmp_path, capsys):
     assert code == 0
     assert "latentseek" in capsys.readouterr().out and len(read_rows(out)) == 4
     assert main(["bench", "--data", str(tmp_path / "missing.jsonl")]) == 2
+
+
+def test_the_cli_bench_command_takes_the_sample_policy(tiny_model_dir, tmp_path):
+    out = tmp_path / "sample.jsonl"
+    assert main(["bench", "--data", str(GSM8K), "--limit", "1", "--methods", "latentseek", "--reward", "oracle",
+                 "--max-iters", "1", "--max-new-tokens", "8", "--policy", "sample", "--policy-temperature", "0.7",
+                 "--model", str(tiny_model_dir), "--out", str(out), "--no-progress"]) == 0
+    (row,) = read_rows(out)
+    assert (row["settings"]["policy"], row["settings"]["policy_temperature"]) == ("sample", 0.7)

@@ -24,6 +24,8 @@ def test_defaults_are_the_papers():
         ("max_new_tokens", 2.5, "max_new_tokens must be an integer >= 1, got 2.5"),
         ("score_threshold", 1.2, "score_threshold must be in [0, 1], got 1.2"),
         ("optimizer", "rmsprop", "optimizer must be one of ('adam', 'sgd'), got 'rmsprop'"),
+        ("policy", "greedy", "policy must be one of ('argmax', 'sample'), got 'greedy'"),
+        ("policy_temperature", 0, "policy_temperature must be a finite number > 0, got 0"),
         ("select", "last", "select must be one of ('first_pass', 'best'), got 'last'"),
         ("prompt_style", "xml", "prompt_style must be one of ('boxed', 'json', 'none'), got 'xml'"),
         ("grad_clip", 0, "grad_clip must be None or a number > 0, got 0"),

@@ -1,5 +1,6 @@
 """The latent update: only z moves, in float32, through the LM head, by a reward-weighted step."""
 
+import pytest
 import torch
 
 from latentseek_agents import LatentSeekConfig, load_model
@@ -95,3 +96,37 @@ def test_grad_clip_bounds_each_problems_gradient(tiny_lm):
     opt = LatentOptimizer(tiny_lm, [hidden], LatentSeekConfig(lr=0.1, optimizer="sgd", grad_clip=1e-3))
     opt.step({0: -1.0})
     assert opt.z[0].grad.norm().item() <= 1e-3 + 1e-9
+
+
+def test_a_step_on_given_actions_raises_or_lowers_their_probability(tiny_lm):
+    hidden, tokens = first_hidden(tiny_lm)
+    actions = [(t + 1) % tiny_lm.model.config.vocab_size for t in tokens[:8]]  # not the argmax
+
+    def logprob_after(weight):
+        opt = LatentOptimizer(tiny_lm, [hidden], LatentSeekConfig(lr=0.1, optimizer="sgd"))
+        opt.step({0: weight}, actions={0: actions})
+        with torch.no_grad():
+            logp = torch.log_softmax(opt._logits(opt.z[0]), dim=-1)
+        return logp[torch.arange(8), torch.tensor(actions)].sum().item()
+
+    with torch.no_grad():
+        opt = LatentOptimizer(tiny_lm, [hidden], LatentSeekConfig())
+        before = torch.log_softmax(opt._logits(opt.z[0]), dim=-1)[torch.arange(8), torch.tensor(actions)].sum().item()
+    assert logprob_after(+1.0) > before > logprob_after(-1.0)
+
+
+def test_actions_must_match_the_latents(tiny_lm):
+    hidden, tokens = first_hidden(tiny_lm)
+    opt = LatentOptimizer(tiny_lm, [hidden], LatentSeekConfig(lr=0.3))
+    with pytest.raises(ValueError, match="actions\\[0\\] has 3 tokens for 8 latents"):
+        opt.step({0: -1.0}, actions={0: tokens[:3]})
+
+
+def test_sampling_draws_from_the_latents_distribution(tiny_lm):
+    hidden, tokens = first_hidden(tiny_lm)
+    opt = LatentOptimizer(tiny_lm, [hidden], LatentSeekConfig())
+    cold = opt.sample(0, 1e-4, torch.Generator().manual_seed(0))
+    assert cold == opt.tokens(0) == tokens[:8]  # a near-zero temperature is the argmax
+    hot = [opt.sample(0, 5.0, torch.Generator().manual_seed(s)) for s in range(3)]
+    assert any(h != tokens[:8] for h in hot)
+    assert opt.sample(0, 5.0, torch.Generator().manual_seed(1)) == hot[1]  # seeded

@@ -89,6 +89,30 @@ def test_select_best_returns_the_highest_score(tiny_lm):
     assert best.score == 0.6 and best.text == best.trace[1].text
 
 
+def test_the_sample_policy_scores_sampled_prefixes_and_is_seeded(tiny_lm):
+    runs = [seeker(tiny_lm, Recorder([0.0, 0.5, 0.1, 0.3]), max_iters=3, policy="sample",
+                   policy_temperature=2.0, seed=seed).solve("What is 2 + 3?") for seed in (1, 1, 2)]
+    first = runs[0].trace[0]
+    assert all(r.trace[0].text == first.text for r in runs)  # the greedy chain of thought
+    assert [a.text for a in runs[0].trace] == [a.text for a in runs[1].trace]
+    assert [a.text for a in runs[0].trace] != [a.text for a in runs[2].trace]
+    assert all(a.prefix_tokens == num_latents(first.tokens, 0.2, 300) for a in runs[0].trace[1:])
+    assert any(a.changed_positions > 0 for a in runs[0].trace[1:])
+
+
+def test_the_sample_policy_weights_each_step_by_reward_minus_baseline():
+    from latentseek_agents.result import Attempt
+    from latentseek_agents.seek import _advantage
+
+    def trace(*scores):
+        return [Attempt(iteration=i, text="", score=s, passed=False) for i, s in enumerate(scores)]
+
+    assert _advantage(trace(0.25)) == -0.75  # first update: R itself, away from the greedy answer
+    assert _advantage(trace(0.0, 0.5)) == 0.5  # better than before: pulled towards
+    assert _advantage(trace(0.5, 0.0, 0.25)) == 0.0  # as good as the mean: no move
+    assert _advantage(trace(0.0, 0.0)) == 0.0  # 0/1 rewards stop moving; the sampling explores
+
+
 def test_the_reward_sees_prompt_reference_and_generated_text_only(tiny_lm):
     reward = Recorder([0.0])
     result = seeker(tiny_lm, reward, max_iters=1).solve("What is 2 + 3?", reference="5")
