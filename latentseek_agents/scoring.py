@@ -7,6 +7,8 @@ convention); the engine optimizes with ``R = score - 1`` (the paper's [-1, 0] sc
 
 :func:`score_completion` is the one place where the engine calls a reward: it never raises,
 records errors and time-outs, and clamps and flags out-of-range or NaN scores.
+:func:`score_completions` scores several completions the same way, in one call when the reward
+has a ``check_batch`` method (model-backed judges: one batched generation instead of one each).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import inspect
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
@@ -26,6 +28,7 @@ __all__ = [
     "as_check_fn",
     "coerce_result",
     "score_completion",
+    "score_completions",
 ]
 
 
@@ -189,3 +192,50 @@ def score_completion(
     except Exception as exc:  # noqa: BLE001 - a failing reward must not lose the run
         result = CheckResult.failure(f"reward raised {type(exc).__name__}: {exc}")
     return result, time.perf_counter() - start
+
+
+def score_completions(
+    reward: RewardLike,
+    completions: Sequence[str],
+    contexts: Sequence[Mapping[str, Any]],
+    *,
+    timeout_s: float | None = None,
+) -> list[tuple[CheckResult, float]]:
+    """Score several completions, each with its own context; never raises for reward faults.
+
+    A reward with ``check_batch(completions, prompts=..., references=...)`` gets one call for
+    all of them (their time is shared out equally; a time-out bounds the batch at
+    ``timeout_s`` per completion); if that call raises or returns the wrong number of results,
+    each completion is scored alone instead. Other rewards are called once per completion.
+
+    Example:
+        >>> results = score_completions(lambda text, reference: float(reference in text),
+        ...                             ["it is 42", "no"], [{"reference": "42"}, {"reference": "42"}])
+        >>> [r.score for r, _ in results]
+        [1.0, 0.0]
+    """
+    if len(completions) != len(contexts):
+        raise ValueError(f"got {len(completions)} completions and {len(contexts)} contexts")
+    check_fn = as_check_fn(reward)
+    batch = getattr(reward, "check_batch", None)
+    if callable(batch) and len(completions) > 1:
+        start = time.perf_counter()
+        call = lambda: batch(list(completions), prompts=[c.get("prompt") for c in contexts],  # noqa: E731
+                             references=[c.get("reference") for c in contexts])
+        try:
+            results = call() if timeout_s is None else _run_with_timeout(call, timeout_s * len(completions))
+        except Exception:  # noqa: BLE001 - fall back to scoring one by one, each fault recorded there
+            results = None
+        if isinstance(results, CheckResult) and results.error:  # the batch timed out
+            seconds = (time.perf_counter() - start) / len(completions)
+            return [(results, seconds)] * len(completions)
+        if isinstance(results, Sequence) and len(results) == len(completions):
+            try:
+                checked = [_validated(coerce_result(r)) for r in results]
+            except Exception:  # noqa: BLE001 - a wrong result type: score one by one
+                checked = None
+            if checked is not None:
+                seconds = (time.perf_counter() - start) / len(completions)
+                return [(r, seconds) for r in checked]
+    return [score_completion(check_fn, text, timeout_s=timeout_s, **context)
+            for text, context in zip(completions, contexts)]

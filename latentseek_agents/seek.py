@@ -19,7 +19,7 @@ from .answers import extract_answer
 from .config import LatentSeekConfig
 from .prompts import Problem, build_messages, question_text, render_prompt
 from .result import Attempt, SeekResult
-from .scoring import CheckResult, RewardLike, as_check_fn, score_completion
+from .scoring import CheckResult, RewardLike, as_check_fn, score_completions
 
 __all__ = ["LatentSeek"]
 
@@ -90,7 +90,7 @@ class LatentSeek:
 
             reward = SelfJudge(self.lm)
         self.reward = reward
-        self._check = as_check_fn(reward)
+        as_check_fn(reward)  # a reward that is neither a checker nor a callable fails here
 
     def __repr__(self) -> str:
         return f"LatentSeek(model={self.lm.name!r}, reward={self.reward!r}, config={self.config!r})"
@@ -153,8 +153,9 @@ class LatentSeek:
                                 capture_hidden=cfg.max_latents)
         gen_seconds = (time.perf_counter() - t0) / len(batch)
         hidden: list[Any] = []
-        for i, (item, gen) in enumerate(zip(batch, first)):
-            attempt = self._score(item, gen.tokens, 0, context, generate_seconds=gen_seconds)
+        attempts = self._score_all(batch, [gen.tokens for gen in first], 0, context,
+                                   generate_seconds=gen_seconds)
+        for i, (item, gen, attempt) in enumerate(zip(batch, first, attempts)):
             self._record(i, item, attempt, on_attempt)
             item.latents = num_latents(len(gen.tokens), cfg.fraction, cfg.max_latents)
             hidden.append(gen.hidden[: item.latents] if gen.hidden is not None else None)
@@ -212,10 +213,11 @@ class LatentSeek:
                     tokens[i] = new_prefix[i] + gen.tokens
             gen_seconds = (time.perf_counter() - t0) / len(active)
 
-            for i in active:
-                attempt = self._score(batch[i], tokens[i], iteration, context,
-                                      generate_seconds=gen_seconds, update_seconds=update_seconds,
-                                      prefix_tokens=len(new_prefix[i]), changed=changed[i])
+            attempts = self._score_all([batch[i] for i in active], [tokens[i] for i in active], iteration,
+                                       context, generate_seconds=gen_seconds, update_seconds=update_seconds,
+                                       prefix_tokens=[len(new_prefix[i]) for i in active],
+                                       changed=[changed[i] for i in active])
+            for i, attempt in zip(active, attempts):
                 self._record(i, batch[i], attempt, on_attempt)
                 if attempt.passed:
                     batch[i].stop_reason = "threshold"
@@ -241,39 +243,55 @@ class LatentSeek:
         return _Problem(messages=messages, question=question_text(messages), reference=reference,
                         prompt_ids=ids, budget=budget)
 
-    def _score(
+    def _score_all(
         self,
-        item: _Problem,
-        tokens: list[int],
+        items: Sequence[_Problem],
+        tokens: Sequence[list[int]],
         iteration: int,
         context: dict[str, Any],
         *,
         generate_seconds: float = 0.0,
         update_seconds: float = 0.0,
-        prefix_tokens: int = 0,
-        changed: int = 0,
-    ) -> Attempt:
-        text = self.lm.tokenizer.decode(tokens, skip_special_tokens=True)
-        result, reward_seconds = self._cached_score(item, text, context)
-        score = 0.0 if result.score is None else float(result.score)
-        return Attempt(
-            iteration=iteration, text=text, score=score, passed=self.config.passes(score),
-            feedback=result.feedback, error=result.error, tokens=len(tokens),
-            prefix_tokens=prefix_tokens, changed_positions=changed,
-            seconds=generate_seconds + update_seconds + reward_seconds,
-            generate_seconds=generate_seconds, update_seconds=update_seconds,
-            reward_seconds=reward_seconds, details=dict(result.details),
-        )
+        prefix_tokens: Sequence[int] | None = None,
+        changed: Sequence[int] | None = None,
+    ) -> list[Attempt]:
+        """Score one new answer per problem (one reward call for all when the reward batches).
 
-    def _cached_score(self, item: _Problem, text: str, context: dict[str, Any]) -> tuple[CheckResult, float]:
-        """Score ``text``; an identical completion seen earlier in this solve is not checked again."""
+        A completion identical to one seen earlier in the same problem is not checked again.
+        """
+        texts = [self.lm.tokenizer.decode(t, skip_special_tokens=True) for t in tokens]
+        results: list[tuple[CheckResult, float] | None] = [self._cached(item, text) for item, text in zip(items, texts)]
+        todo = [k for k, r in enumerate(results) if r is None]
+        scored = score_completions(
+            self.reward, [texts[k] for k in todo],
+            [{"prompt": items[k].question, "reference": items[k].reference, "messages": items[k].messages,
+              **context} for k in todo],
+            timeout_s=self.config.reward_timeout_s,
+        )
+        for k, result in zip(todo, scored):
+            results[k] = result
+        attempts = []
+        for k, (item, text) in enumerate(zip(items, texts)):
+            result, reward_seconds = results[k]  # type: ignore[misc]
+            score = 0.0 if result.score is None else float(result.score)
+            attempts.append(Attempt(
+                iteration=iteration, text=text, score=score, passed=self.config.passes(score),
+                feedback=result.feedback, error=result.error, tokens=len(tokens[k]),
+                prefix_tokens=prefix_tokens[k] if prefix_tokens else 0, changed_positions=changed[k] if changed else 0,
+                seconds=generate_seconds + update_seconds + reward_seconds,
+                generate_seconds=generate_seconds, update_seconds=update_seconds,
+                reward_seconds=reward_seconds, details=dict(result.details),
+            ))
+        return attempts
+
+    @staticmethod
+    def _cached(item: _Problem, text: str) -> tuple[CheckResult, float] | None:
+        """The earlier (error-free) result of an identical completion of the same problem, if any."""
         for previous in item.trace:
             if previous.text == text and previous.error is None:
                 return CheckResult(score=previous.score, feedback=previous.feedback,
                                    details={**previous.details, "cached": True}), 0.0
-        return score_completion(self._check, text, timeout_s=self.config.reward_timeout_s,
-                                prompt=item.question, reference=item.reference,
-                                messages=item.messages, **context)
+        return None
 
     def _record(self, index: int, item: _Problem, attempt: Attempt, on_attempt: AttemptCallback | None) -> None:
         item.trace.append(attempt)

@@ -12,6 +12,7 @@ boundaries ("untrue" is not "true"); a missing verdict is a failed check.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,14 +118,34 @@ class SelfJudge(BaseChecker):
 
     def check(self, completion: str, *, prompt: Any = None, reference: Any = None, **ctx: Any) -> CheckResult:
         """Run the four verifiers on ``completion`` for the question ``prompt``."""
-        if not isinstance(completion, str) or not completion.strip():
-            return CheckResult(score=0.0, passed=False, feedback="empty solution: every check fails",
-                               details={"checks": {}})
-        question = prompt if isinstance(prompt, str) else str(prompt or "")
-        solution = neutralize(completion, [VERDICT_MARKER])
-        replies = self._backend.complete([
-            _HEADER.format(question=question, solution=solution, task=check.task) for check in self.checks
-        ])
+        return self.check_batch([completion], prompts=[prompt])[0]
+
+    def check_batch(self, completions: Sequence[str], *, prompts: Sequence[Any] | None = None,
+                    references: Sequence[Any] | None = None) -> list[CheckResult]:
+        """Judge several completions with one batched generation (every verifier of every one).
+
+        Example:
+            >>> judge.check_batch(["5", "6"], prompts=["What is 2 + 3?"] * 2)  # doctest: +SKIP
+        """
+        prompts = list(prompts) if prompts is not None else [None] * len(completions)
+        if len(prompts) != len(completions):
+            raise ValueError(f"got {len(completions)} completions and {len(prompts)} prompts")
+        judged = [i for i, c in enumerate(completions) if isinstance(c, str) and c.strip()]
+        requests = []
+        for i in judged:
+            question = prompts[i] if isinstance(prompts[i], str) else str(prompts[i] or "")
+            solution = neutralize(completions[i], [VERDICT_MARKER])
+            requests += [_HEADER.format(question=question, solution=solution, task=check.task)
+                         for check in self.checks]
+        replies = self._backend.complete(requests) if requests else []
+        results = [CheckResult(score=0.0, passed=False, feedback="empty solution: every check fails",
+                               details={"checks": {}}) for _ in completions]
+        n = len(self.checks)
+        for k, i in enumerate(judged):
+            results[i] = self._verdicts(replies[k * n: (k + 1) * n])
+        return results
+
+    def _verdicts(self, replies: Sequence[str]) -> CheckResult:
         total = sum(c.weight for c in self.checks)
         failed, per_check, notes = 0, {}, []
         for check, reply in zip(self.checks, replies):

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..config import LatentSeekConfig
 from ..prompts import build_messages, render_prompt
-from ..scoring import CheckResult, as_check_fn, score_completion
+from ..scoring import CheckResult, score_completion, score_completions
 from .data import BenchProblem
 
 __all__ = ["METHODS", "AttemptRecord", "MethodRun", "run_method"]
@@ -65,21 +65,25 @@ class MethodRun:
 
 
 class _Scorer:
-    """Reward and gold checks for one problem (gold is never shown to the methods)."""
+    """Reward and gold checks for a batch of problems (gold is never shown to the methods)."""
 
     def __init__(self, reward: Any, gold_check: Callable[..., CheckResult], config: LatentSeekConfig) -> None:
-        self.reward = as_check_fn(reward)
+        self.reward = reward
         self.gold = gold_check
         self.config = config
 
-    def __call__(self, problem: BenchProblem, text: str, tokens: int, **timing: float) -> AttemptRecord:
-        result, seconds = score_completion(self.reward, text, timeout_s=self.config.reward_timeout_s,
-                                           prompt=problem.question, reference=problem.gold)
-        gold, _ = score_completion(self.gold, text, prompt=problem.question, reference=problem.gold)
-        score = 0.0 if result.score is None else float(result.score)
-        return AttemptRecord(score=score, passed=self.config.passes(score), correct=gold.score == 1.0,
-                             tokens=tokens, reward_s=seconds, error=result.error, feedback=result.feedback,
-                             **timing)
+    def __call__(self, problems: Sequence[BenchProblem], texts: Sequence[str], tokens: Sequence[int],
+                 **timing: float) -> list[AttemptRecord]:
+        contexts = [{"prompt": p.question, "reference": p.gold} for p in problems]
+        results = score_completions(self.reward, texts, contexts, timeout_s=self.config.reward_timeout_s)
+        records = []
+        for problem, text, n, (result, seconds) in zip(problems, texts, tokens, results):
+            gold, _ = score_completion(self.gold, text, prompt=problem.question, reference=problem.gold)
+            score = 0.0 if result.score is None else float(result.score)
+            records.append(AttemptRecord(score=score, passed=self.config.passes(score), correct=gold.score == 1.0,
+                                         tokens=n, reward_s=seconds, error=result.error,
+                                         feedback=result.feedback, **timing))
+        return records
 
 
 def _prompts(lm: Any, problems: Sequence[BenchProblem], style: str) -> list[list[dict[str, str]]]:
@@ -127,8 +131,9 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
 
     messages = _prompts(lm, problems, style)
     first, per = _decode(lm, messages, budget)
-    for run, problem, (text, tokens) in zip(runs, problems, first):
-        run.attempts.append(scorer(problem, text, tokens, generate_s=per))
+    records = scorer(problems, [text for text, _ in first], [n for _, n in first], generate_s=per)
+    for run, (text, _), record in zip(runs, first, records):
+        run.attempts.append(record)
         run.texts.append(text)
     if method == "cot":
         return runs
@@ -148,7 +153,9 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
                 history[i] += [{"role": "assistant", "content": runs[i].texts[-1]},
                                {"role": "user", "content": template.format(feedback=feedback)}]
             outs, per = _decode(lm, [history[i] for i in active], budget)
-        for i, (text, tokens) in zip(active, outs):
-            runs[i].attempts.append(scorer(problems[i], text, tokens, generate_s=per))
+        records = scorer([problems[i] for i in active], [text for text, _ in outs], [n for _, n in outs],
+                         generate_s=per)
+        for i, (text, _), record in zip(active, outs, records):
+            runs[i].attempts.append(record)
             runs[i].texts.append(text)
     return runs

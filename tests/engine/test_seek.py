@@ -213,6 +213,25 @@ def test_solve_batch_equals_solving_one_by_one(tiny_lm):
         assert [a.text for a in b.trace] == [a.text for a in s.trace]
 
 
+def test_a_batching_reward_is_called_once_per_round_for_the_whole_batch(tiny_lm):
+    class Judge:
+        def __init__(self):
+            self.rounds = []
+
+        def check(self, completion, **context):
+            raise AssertionError("a batching reward is not called one by one")
+
+        def check_batch(self, completions, *, prompts=None, references=None):
+            self.rounds.append(list(references))
+            return [CheckResult(score=0.0) for _ in completions]
+
+    judge = Judge()
+    results = seeker(tiny_lm, judge, max_iters=2).solve_batch(["What is 2 + 3?", "What is 4 + 4?"], ["5", "8"])
+    assert all(r.iterations == 2 for r in results)
+    # Identical answers are not re-checked, so a round may hold fewer than two completions.
+    assert 1 <= len(judge.rounds) <= 3 and judge.rounds[0] == ["5", "8"]
+
+
 def test_on_attempt_reports_every_attempt_in_order(tiny_lm):
     seen = []
     seeker(tiny_lm, Recorder([0.0]), max_iters=2).solve_batch(

@@ -60,6 +60,28 @@ def test_score_is_one_minus_failed_weight_over_six(tiny_lm, monkeypatch):
     assert "understanding failed" in result.feedback and "clear_answer failed (no verdict)" in result.feedback
 
 
+def test_a_batch_is_judged_in_one_generation_and_scores_like_one_by_one(tiny_lm, monkeypatch):
+    import latentseek_agents.generation as generation
+
+    calls = []
+    real = generation.generate
+
+    def counted(lm, prompts, max_new_tokens, **kw):
+        calls.append(len(prompts))
+        return real(lm, prompts, max_new_tokens, **kw)
+
+    monkeypatch.setattr(generation, "generate", counted)
+    judge = SelfJudge(tiny_lm, max_new_tokens=6)
+    solutions, questions = ["5", " ", "It is 6."], ["What is 2 + 3?", "q", "What is 3 + 3?"]
+    together = judge.check_batch(solutions, prompts=questions)
+    assert calls == [8]  # 4 verifiers x 2 non-empty solutions, one batch; the empty one is not judged
+    alone = [judge.check(s, prompt=q) for s, q in zip(solutions, questions)]
+    assert [r.score for r in together] == [r.score for r in alone]
+    assert [r.details for r in together] == [r.details for r in alone]
+    with pytest.raises(ValueError, match="got 3 completions and 1 prompts"):
+        judge.check_batch(solutions, prompts=["q"])
+
+
 def test_bad_settings():
     with pytest.raises(ValueError, match="max_new_tokens must be an integer >= 1, got 0"):
         SelfJudge("default", max_new_tokens=0)

@@ -1,0 +1,63 @@
+"""score_completions: one call for rewards that batch, one call each otherwise, never a lost result."""
+
+import time
+
+from latentseek_agents import CheckResult
+from latentseek_agents.scoring import score_completions
+
+CONTEXTS = [{"prompt": "q1", "reference": "1"}, {"prompt": "q2", "reference": "2"}]
+
+
+class Batched:
+    """A checker with check_batch that records how it is called."""
+
+    def __init__(self, batch=None):
+        self.batch_calls, self.single_calls = [], []
+        self.batch = batch
+
+    def check(self, completion, *, prompt=None, reference=None):
+        self.single_calls.append(completion)
+        return CheckResult(score=float(reference in completion))
+
+    def check_batch(self, completions, *, prompts=None, references=None):
+        self.batch_calls.append((list(completions), list(prompts), list(references)))
+        if self.batch is not None:
+            return self.batch(completions)
+        return [CheckResult(score=float(r in c)) for c, r in zip(completions, references)]
+
+
+def test_a_reward_that_batches_gets_one_call_with_every_context():
+    reward = Batched()
+    results = score_completions(reward, ["it is 1", "it is 3"], CONTEXTS)
+    assert [r.score for r, _ in results] == [1.0, 0.0]
+    assert reward.batch_calls == [(["it is 1", "it is 3"], ["q1", "q2"], ["1", "2"])] and not reward.single_calls
+
+
+def test_a_plain_callable_is_called_once_per_completion():
+    seen = []
+    results = score_completions(lambda text, reference: seen.append(text) or float(reference in text),
+                                ["it is 1", "it is 2"], CONTEXTS)
+    assert [r.score for r, _ in results] == [1.0, 1.0] and seen == ["it is 1", "it is 2"]
+
+
+def test_a_batch_that_raises_or_miscounts_falls_back_to_one_by_one():
+    for broken in (lambda cs: 1 / 0, lambda cs: [CheckResult(score=1.0)], lambda cs: ["not a result"] * len(cs)):
+        reward = Batched(broken)
+        results = score_completions(reward, ["it is 1", "it is 3"], CONTEXTS)
+        assert [r.score for r, _ in results] == [1.0, 0.0]
+        assert reward.single_calls == ["it is 1", "it is 3"]
+
+
+def test_batched_scores_are_still_clamped_and_flagged():
+    reward = Batched(lambda cs: [1.5, float("nan")])
+    (high, _), (nan, _) = score_completions(reward, ["a", "b"], CONTEXTS)
+    assert high.score == 1.0 and "clamped" in high.details["score_flag"]
+    assert nan.score == 0.0 and "non-finite" in nan.error
+
+
+def test_a_batch_that_hangs_times_out_as_a_whole():
+    reward = Batched(lambda cs: time.sleep(5))
+    start = time.perf_counter()
+    results = score_completions(reward, ["a", "b"], CONTEXTS, timeout_s=0.1)
+    assert time.perf_counter() - start < 2
+    assert all(r.score == 0.0 and "timed out" in r.error for r, _ in results)
