@@ -1,11 +1,13 @@
-"""Reward throughput: MathAnswer checks per second (main thread, worker thread, 4 threads) and the
-UnitTests sandbox's cost per run, with a plain subprocess start as the baseline.
+"""Reward throughput: MathAnswer checks per second (main thread, worker thread, 4 threads), the
+UnitTests sandbox's cost per run, with a plain subprocess start as the baseline, and SelfJudge on
+the default model judging B answers one by one against one batched call.
 
-    python benchmarks/reward_speed.py
+    python benchmarks/reward_speed.py [--judge 8 --judge-tokens 64]   # --judge 0 skips SelfJudge
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import threading
@@ -33,7 +35,32 @@ def in_thread(fn):
     return box["v"]
 
 
+def self_judge_speed(n: int, tokens: int) -> None:
+    """SelfJudge over n GSM8K answers: one ``check`` each vs one ``check_batch`` (same run)."""
+    from latentseek_agents.rewards import SelfJudge
+
+    rows = [json.loads(line) for line in (ROOT / "data" / "gsm8k" / "train_sample.jsonl").open()][:n]
+    questions = [r["question"] for r in rows]
+    answers = [r["answer"].replace("#### ", "The answer is ") for r in rows]
+    judge = SelfJudge("default", max_new_tokens=tokens)
+    judge.check(answers[0], prompt=questions[0])  # load the model
+    start = time.perf_counter()
+    alone = [judge.check(a, prompt=q) for a, q in zip(answers, questions)]
+    alone_s = time.perf_counter() - start
+    start = time.perf_counter()
+    together = judge.check_batch(answers, prompts=questions)
+    batch_s = time.perf_counter() - start
+    same = sum(a.score == b.score for a, b in zip(alone, together))
+    print(f"SelfJudge, {n} answers x 4 verifiers, {tokens} tokens: one by one {alone_s:6.1f} s, "
+          f"batched {batch_s:6.1f} s ({alone_s / batch_s:.2f}x; {same}/{n} equal scores; "
+          f"mean score {sum(r.score for r in together) / n:.2f})")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description="reward throughput")
+    parser.add_argument("--judge", type=int, default=8, help="answers for the SelfJudge timing (0 skips it)")
+    parser.add_argument("--judge-tokens", type=int, default=64)
+    args = parser.parse_args()
     math = MathAnswer()
     math.check("\\boxed{1}", reference="1")  # start the worker pool
     check = lambda i: math.check(f"so \\boxed{{\\frac{{{i}}}{{2}}}}", reference=f"{i / 2}")  # noqa: E731
@@ -68,6 +95,8 @@ def main() -> None:
           f"({passed}/{len(rows)} canonical solutions passed)")
     print(f"bare `{sandbox_python()} -I -c pass` start-up: {bare_s * 1000:6.1f} ms")
     print(f"sandbox cost / bare interpreter start      : {sandbox_s / bare_s:6.2f}x")
+    if args.judge:
+        self_judge_speed(args.judge, args.judge_tokens)
 
 
 if __name__ == "__main__":
