@@ -15,13 +15,13 @@ the gold answer, tokens, and time split into generation / latent update / reward
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import LatentSeekConfig
 from ..prompts import build_messages, render_prompt
-from ..scoring import CheckResult, score_completion, score_completions
+from ..scoring import as_check_fn, score_completion, score_completions
 from .data import BenchProblem
 
 __all__ = ["METHODS", "AttemptRecord", "MethodRun", "run_method"]
@@ -67,10 +67,15 @@ class MethodRun:
 class _Scorer:
     """Reward and gold checks for a batch of problems (gold is never shown to the methods)."""
 
-    def __init__(self, reward: Any, gold_check: Callable[..., CheckResult], config: LatentSeekConfig) -> None:
+    def __init__(self, reward: Any, gold_check: Any, config: LatentSeekConfig) -> None:
         self.reward = reward
-        self.gold = gold_check
+        self.gold = as_check_fn(gold_check)  # a checker object is called through .check, never as TRL's form
         self.config = config
+
+    def correct(self, problem: BenchProblem, text: str) -> bool:
+        """Whether ``text`` is right against the gold answer."""
+        gold, _ = score_completion(self.gold, text, prompt=problem.question, reference=problem.gold)
+        return gold.score == 1.0
 
     def __call__(self, problems: Sequence[BenchProblem], texts: Sequence[str], tokens: Sequence[int],
                  **timing: float) -> list[AttemptRecord]:
@@ -78,9 +83,9 @@ class _Scorer:
         results = score_completions(self.reward, texts, contexts, timeout_s=self.config.reward_timeout_s)
         records = []
         for problem, text, n, (result, seconds) in zip(problems, texts, tokens, results):
-            gold, _ = score_completion(self.gold, text, prompt=problem.question, reference=problem.gold)
             score = 0.0 if result.score is None else float(result.score)
-            records.append(AttemptRecord(score=score, passed=self.config.passes(score), correct=gold.score == 1.0,
+            records.append(AttemptRecord(score=score, passed=self.config.passes(score),
+                                         correct=self.correct(problem, text),
                                          tokens=n, reward_s=seconds, error=result.error,
                                          feedback=result.feedback, **timing))
         return records
@@ -102,7 +107,7 @@ def _decode(lm: Any, messages: list[list[dict[str, str]]], budget: int, temperat
 
 
 def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: Any,
-               gold_check: Callable[..., CheckResult], config: LatentSeekConfig) -> list[MethodRun]:
+               gold_check: Any, config: LatentSeekConfig) -> list[MethodRun]:
     """Run ``method`` on a batch of problems with K = ``config.max_iters``."""
     import torch
 
@@ -120,8 +125,7 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
         results = seeker.solve_batch([p.problem for p in problems], [p.gold for p in problems])
         for run, problem, result in zip(runs, problems, results):
             for a in result.trace:
-                gold, _ = score_completion(gold_check, a.text, prompt=problem.question, reference=problem.gold)
-                run.attempts.append(AttemptRecord(score=a.score, passed=a.passed, correct=gold.score == 1.0,
+                run.attempts.append(AttemptRecord(score=a.score, passed=a.passed, correct=scorer.correct(problem, a.text),
                                                   tokens=a.tokens, generate_s=a.generate_seconds,
                                                   update_s=a.update_seconds, reward_s=a.reward_seconds,
                                                   error=a.error, flipped=(a.changed_positions / a.prefix_tokens

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from latentseek_agents import LatentSeekConfig
+from latentseek_agents import CheckResult, LatentSeekConfig
 from latentseek_agents.bench import load_problems, read_rows, run_bench, summarize, wilson
 from latentseek_agents.bench.methods import MethodRun, AttemptRecord, run_method
 from latentseek_agents.cli import main
@@ -52,6 +52,29 @@ def test_latentseek_rows_record_how_much_each_update_rewrote(tiny_lm, tmp_path):
     assert any(f > 0 for row in rows for f in row["flipped"])  # lr 0.3 rewrites tokens of the tiny model
     shares = [f for row in rows for f in row["flipped"]]
     assert summary["flipped"] == pytest.approx(sum(shares) / len(shares), abs=1e-3)
+
+
+def test_a_right_answer_is_counted_right_by_a_checker_object(tiny_lm):
+    from latentseek_agents.rewards import BaseChecker, MathAnswer
+
+    class Always(BaseChecker):  # a checker object, like MathAnswer: called through .check
+        def check(self, completion, *, prompt=None, reference=None, **ctx):
+            return CheckResult(score=1.0)
+
+    problems = load_problems(GSM8K, limit=2)
+    for method in ("cot", "best_of_n", "self_refine", "latentseek"):
+        runs = run_method(method, tiny_lm, problems, Always(), Always(), CONFIG)
+        assert all(r.attempts[0].correct and len(r.attempts) == 1 for r in runs), method
+    # The real gold check: a completion with the gold answer is right, another is not.
+    gold = MathAnswer(extract="auto")
+    problem = problems[0]  # gold 18
+    runs = run_method("cot", tiny_lm, [problem], lambda text: 0.0, gold, CONFIG)
+    assert runs[0].attempts[0].correct is False
+    from latentseek_agents.bench.methods import _Scorer
+
+    scorer = _Scorer(gold, gold, CONFIG)
+    assert scorer.correct(problem, "She makes 9 * 2 = 18 dollars. \\boxed{18}")
+    assert not scorer.correct(problem, "\\boxed{17}")
 
 
 def test_rerunning_skips_finished_rows(tiny_lm, tmp_path, monkeypatch):
