@@ -3,8 +3,8 @@
 * ``cot``: one greedy chain of thought.
 * ``best_of_n``: the greedy answer, then up to K samples at temperature 0.7; stop once the reward
   passes; return the best-scoring answer.
-* ``self_refine``: the greedy answer, then up to K revisions, each shown the reward's feedback
-  (like ``dspy.Refine``); stop once the reward passes.
+* ``self_refine``: the greedy answer, then up to K revisions, each shown its last answer and the
+  reward's feedback on it (like ``dspy.Refine``); stop once the reward passes.
 * ``latentseek``: the greedy answer, then up to K latent updates (the engine, faithful settings
   unless changed).
 
@@ -142,7 +142,6 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
     if method == "cot":
         return runs
     generator = torch.Generator().manual_seed(config.seed)
-    history = [list(m) for m in messages]
     for _ in range(k):
         active = [i for i, run in enumerate(runs) if not run.attempts[-1].passed]
         if not active:
@@ -152,11 +151,14 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
             outs, per = _decode(lm, batch, budget, temperature=0.7, generator=generator)
         else:  # self_refine: the model revises its last answer, shown the reward's feedback
             template = CODE_REVISE if problems[0].kind == "code" else REVISE
+            # Like dspy.Refine, a revision sees the question, its last answer and that answer's
+            # feedback only, so the prompt does not grow with every revision.
+            revise = []
             for i in active:
                 feedback = runs[i].attempts[-1].feedback or "the answer did not pass"
-                history[i] += [{"role": "assistant", "content": runs[i].texts[-1]},
-                               {"role": "user", "content": template.format(feedback=feedback)}]
-            outs, per = _decode(lm, [history[i] for i in active], budget)
+                revise.append(messages[i] + [{"role": "assistant", "content": runs[i].texts[-1]},
+                                             {"role": "user", "content": template.format(feedback=feedback)}])
+            outs, per = _decode(lm, revise, budget)
         records = scorer([problems[i] for i in active], [text for text, _ in outs], [n for _, n in outs],
                          generate_s=per)
         for i, (text, _), record in zip(active, outs, records):

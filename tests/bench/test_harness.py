@@ -77,6 +77,28 @@ def test_a_right_answer_is_counted_right_by_a_checker_object(tiny_lm):
     assert not scorer.correct(problem, "\\boxed{17}")
 
 
+def test_a_revision_sees_its_last_answer_and_feedback_only(tiny_lm, monkeypatch):
+    import latentseek_agents.bench.methods as methods
+
+    seen = []
+    real = methods._decode
+
+    def spy(lm, messages, budget, **kw):
+        seen.append([list(m) for m in messages])
+        return real(lm, messages, budget, **kw)
+
+    monkeypatch.setattr(methods, "_decode", spy)
+    problems = load_problems(GSM8K, limit=1)
+    (run,) = run_method("self_refine", tiny_lm, problems, lambda text: CheckResult(score=0.0, feedback="wrong"),
+                        lambda text: 0.0, CONFIG.replace(max_iters=3))
+    first, *revisions = [batch[0] for batch in seen]
+    assert len(revisions) == 3
+    for k, prompt in enumerate(revisions):
+        assert prompt[: len(first)] == first and len(prompt) == len(first) + 2  # never grows
+        assert prompt[-2] == {"role": "assistant", "content": run.texts[k]}
+        assert "wrong" in prompt[-1]["content"]
+
+
 def test_rerunning_skips_finished_rows(tiny_lm, tmp_path, monkeypatch):
     out = tmp_path / "rows.jsonl"
     bench(tiny_lm, out, methods=["cot"])
