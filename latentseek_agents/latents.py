@@ -3,8 +3,9 @@
 Each problem's latents z (shape [L, d]) are float32 leaf tensors, the only tensors that require
 grad. The loss is ``-sum_i R_i * sum_t log softmax(W z_t + b)[x_t]`` with ``R = score - 1`` and
 ``x_t = argmax(W z_t + b)`` (the paper), or, for the ``"sample"`` policy, ``x_t`` the tokens that
-were scored and ``R`` an advantage (reward minus a baseline); one optimizer (Adam by default) holds every problem's latents as its own
-parameter, so problems that stop simply get no gradient and are left alone.
+were scored and ``R`` an advantage (reward minus a baseline); one optimizer (Adam by default)
+holds every problem's latents as its own parameter, so problems that stop simply get no gradient
+and are left alone.
 """
 
 from __future__ import annotations

@@ -125,11 +125,11 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
         results = seeker.solve_batch([p.problem for p in problems], [p.gold for p in problems])
         for run, problem, result in zip(runs, problems, results):
             for a in result.trace:
-                run.attempts.append(AttemptRecord(score=a.score, passed=a.passed, correct=scorer.correct(problem, a.text),
-                                                  tokens=a.tokens, generate_s=a.generate_seconds,
-                                                  update_s=a.update_seconds, reward_s=a.reward_seconds,
-                                                  error=a.error, flipped=(a.changed_positions / a.prefix_tokens
-                                                                          if a.prefix_tokens else None)))
+                flipped = a.changed_positions / a.prefix_tokens if a.prefix_tokens else None
+                run.attempts.append(AttemptRecord(score=a.score, passed=a.passed,
+                                                  correct=scorer.correct(problem, a.text), tokens=a.tokens,
+                                                  generate_s=a.generate_seconds, update_s=a.update_seconds,
+                                                  reward_s=a.reward_seconds, error=a.error, flipped=flipped))
                 run.texts.append(a.text)
         return runs
 
