@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-import shutil
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .gguf_models import default_model_cache_dir
 
 if TYPE_CHECKING:
     import torch
@@ -206,18 +206,6 @@ def resolve_dtype(dtype: Any, device: torch.device) -> torch.dtype:
     return getattr(torch, name)
 
 
-def default_model_cache_dir() -> Path:
-    """Where the default model's converted safetensors copy is kept.
-
-    ``$LATENTSEEK_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/latentseek_agents`` (``~/.cache``).
-    """
-    root = os.environ.get("LATENTSEEK_CACHE_DIR")
-    if root:
-        return Path(root)
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "latentseek_agents"
-
-
 def _default_gguf_path() -> Path:
     try:
         path = Path(str(importlib.metadata.distribution(_DEFAULT_DIST).locate_file(_DEFAULT_GGUF)))
@@ -233,46 +221,27 @@ def _default_gguf_path() -> Path:
     return path
 
 
-def _convert_default(gguf: Path, target: Path) -> None:
-    """Dequantize the GGUF once and save a plain safetensors copy (reloads in seconds)."""
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+def _load_gguf(path: Path, device: torch.device, dtype: torch.dtype, name: str, source: str,
+               **kwargs: Any) -> LoadedModel:
+    """A GGUF file, through its cached safetensors copy (converted the first time)."""
+    from .gguf_models import gguf_to_safetensors
 
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    gguf_model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    config = AutoConfig.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config  # a GGUF-loaded model refuses save_pretrained
-    plain = AutoModelForCausalLM.from_config(config)
-    plain.load_state_dict(gguf_model.state_dict())
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
-    try:
-        plain.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        os.replace(tmp, target)  # atomic: a half-written copy is never used
-    except OSError:
-        if not target.exists():
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _load_default(device: torch.device, dtype: torch.dtype) -> LoadedModel:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    gguf = _default_gguf_path()
-    target = default_model_cache_dir() / "smollm2-135m-instruct"
-    if not (target / "config.json").is_file():
-        _convert_default(gguf, target)
-    tokenizer = AutoTokenizer.from_pretrained(str(target))
-    model = AutoModelForCausalLM.from_pretrained(str(target), dtype=dtype).to(device)
-    return LoadedModel(model=model, tokenizer=tokenizer, name=_DEFAULT_NAME, source=DEFAULT_MODEL)
+    folder = gguf_to_safetensors(path)
+    lm = _load_named(str(folder), device, dtype, **kwargs)
+    lm.name, lm.source = name, source
+    return lm
 
 
 def _load_named(name: str, device: torch.device, dtype: torch.dtype, **kwargs: Any) -> LoadedModel:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from .gguf_models import is_gguf_path
+
     local = Path(name).expanduser()
+    if is_gguf_path(name):
+        if not local.is_file():
+            raise ModelNotFoundError(f"GGUF file {str(local)!r} does not exist")
+        return _load_gguf(local, device, dtype, local.name.removesuffix(".gguf"), name, **kwargs)
     if local.exists() and not (local / "config.json").is_file():
         raise ModelNotFoundError(f"model path {str(local)!r} exists but has no config.json")
     looks_like_path = name.startswith((".", "/", "~")) or os.sep in name.strip("/").split("/", 1)[-1]
@@ -306,7 +275,8 @@ def load_model(
 
     Args:
         model: ``None`` or ``"default"`` for the embedded SmolLM2-135M-Instruct (CPU, no network);
-            a hub id or local path; an already loaded HF model (pass ``tokenizer`` too); or a
+            a hub id or local folder; a ``.gguf`` file (dequantized once into a cached float32
+            safetensors copy keyed by the file's sha256, see :mod:`latentseek_agents.gguf_models`); an already loaded HF model (pass ``tokenizer`` too); or a
             ``LoadedModel`` (returned as is).
         tokenizer: the tokenizer, when ``model`` is a loaded HF model.
         device: ``"auto"`` (cuda, then mps, then cpu), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
@@ -348,7 +318,7 @@ def load_model(
         cached = _registry.get(key)
         if cached is None:
             if name == DEFAULT_MODEL:
-                cached = _load_default(resolved, resolved_dtype)
+                cached = _load_gguf(_default_gguf_path(), resolved, resolved_dtype, _DEFAULT_NAME, DEFAULT_MODEL)
             else:
                 cached = _load_named(name, resolved, resolved_dtype, **kwargs)
             _registry[key] = cached

@@ -56,7 +56,7 @@ class Collect(BaseCallbackHandler):
 def test_construction_never_loads_weights(monkeypatch):
     import latentseek_agents.models as models
 
-    monkeypatch.setattr(models, "_load_default", lambda *a: pytest.fail("weights were loaded"))
+    monkeypatch.setattr(models, "_load_gguf", lambda *a, **k: pytest.fail("weights were loaded"))
     model = ChatLatentSeek(model="default", max_iters=2)
     assert model._identifying_params["model_name"] == "SmolLM2-135M-Instruct"
     LatentSeekRunnable(model="default")
