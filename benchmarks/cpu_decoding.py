@@ -14,6 +14,11 @@ import argparse
 import statistics
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from roofline import copy_bandwidth  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,14 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = rate(hf(cache_implementation="static"), name)
             lm.model.forward = eager
 
-    big = torch.empty(256 * 2**20 // 4, dtype=torch.float32).uniform_()
-    out = torch.empty_like(big)
-    copies = []
-    for _ in range(5):
-        start = time.perf_counter()
-        out.copy_(big)
-        copies.append(time.perf_counter() - start)
-    bandwidth = 2 * big.numel() * 4 / min(copies)  # read + write
+    bandwidth = copy_bandwidth()
     weight_bytes = sum(p.numel() * p.element_size() for p in lm.model.parameters())
     floor = bandwidth / weight_bytes
 

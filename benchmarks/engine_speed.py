@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="default")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--quantize", choices=("int8",), help="int8: dynamically quantized body (CPU)")
     parser.add_argument("--tokens", type=int, default=128, help="N, tokens per generation")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--few-shot", type=int, default=0, help="GSM8K train examples in the prompt")
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     from latentseek_agents.latents import LatentOptimizer, num_latents
     from latentseek_agents.prompts import build_messages, render_prompt
 
-    lm = load_model(args.model, device=args.device, dtype=args.dtype)
+    lm = load_model(args.model, device=args.device, dtype=args.dtype, quantize=args.quantize)
     prompt = render_prompt(lm.tokenizer, build_messages(build_question(args.few_shot)))
     n = args.tokens
     config = LatentSeekConfig(lr=args.lr, fraction=args.fraction)

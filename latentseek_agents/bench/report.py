@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["wilson", "summarize", "format_table", "accuracy_curve", "plot_curves"]
+__all__ = ["wilson", "mcnemar_exact", "paired", "format_paired", "summarize", "format_table", "accuracy_curve",
+           "plot_curves"]
 
 
 def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -25,6 +26,55 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def mcnemar_exact(fixed: int, broken: int) -> float:
+    """Two-sided exact McNemar p-value: the discordant pairs under a fair coin.
+
+    Example:
+        >>> round(mcnemar_exact(9, 2), 4)
+        0.0654
+    """
+    n = fixed + broken
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(fixed, broken) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def paired(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every pair of (method, reward) groups compared on the problems both answered.
+
+    ``fixed``: problems the second got right and the first wrong; ``broken``: the reverse.
+    """
+    by_group: dict[tuple[str, str], dict[Any, bool]] = defaultdict(dict)
+    for row in rows:
+        by_group[_key(row)][row["id"]] = bool(row["correct"])
+    keys = sorted(by_group)
+    out = []
+    for i, a in enumerate(keys):
+        for b in keys[i + 1:]:
+            common = by_group[a].keys() & by_group[b].keys()
+            fixed = sum(1 for k in common if by_group[b][k] and not by_group[a][k])
+            broken = sum(1 for k in common if by_group[a][k] and not by_group[b][k])
+            out.append({"a": a, "b": b, "n": len(common), "a_correct": sum(by_group[a][k] for k in common),
+                        "b_correct": sum(by_group[b][k] for k in common), "fixed": fixed, "broken": broken,
+                        "p": mcnemar_exact(fixed, broken)})
+    return out
+
+
+def format_paired(comparisons: Sequence[dict[str, Any]]) -> str:
+    """A plain-text table of :func:`paired` output."""
+    name = lambda key: f"{key[0]} ({key[1]})"  # noqa: E731
+    width = max([10] + [len(name(c["a"])) for c in comparisons] + [len(name(c["b"])) for c in comparisons])
+    head = f"{'A':{width}s} {'B':{width}s} {'n':>4s} {'A right':>7s} {'B right':>7s} {'fixed':>5s} {'broken':>6s} {'p':>7s}"
+    lines = [head, "-" * len(head)]
+    for c in comparisons:
+        lines.append(f"{name(c['a']):{width}s} {name(c['b']):{width}s} {c['n']:4d} {c['a_correct']:7d} "
+                     f"{c['b_correct']:7d} {c['fixed']:5d} {c['broken']:6d} {c['p']:7.4f}")
+    lines.append("(on the problems both answered; fixed: B right where A was wrong; broken: the reverse; "
+                 "p: two-sided exact McNemar)")
+    return "\n".join(lines)
 
 
 def _key(row: dict[str, Any]) -> tuple[str, str]:

@@ -12,7 +12,7 @@ from ..answers import extract_answer
 from ..config import LatentSeekConfig
 from .data import BenchProblem, load_problems
 from .methods import METHODS, MethodRun, run_method
-from .report import format_table, plot_curves, summarize
+from .report import format_paired, format_table, paired, plot_curves, summarize
 
 __all__ = ["run_bench", "REWARDS", "read_rows", "gold_checker", "make_row"]
 
@@ -83,6 +83,7 @@ def run_bench(
     rewards: Sequence[str] = ("self",),
     limit: int | None = None,
     model: Any = "default",
+    quantize: str | None = None,
     config: LatentSeekConfig | None = None,
     out: str | Path = "results.jsonl",
     plot: str | Path | None = None,
@@ -134,10 +135,10 @@ def run_bench(
     if ray_workers:
         from ..distributed import RayPool
 
-        pool = RayPool(model, ray_workers)
+        pool = RayPool(model, ray_workers, quantize=quantize)
         rows_iter = pool.rows(tasks, config, judge_tokens=judge_tokens, allow_code_execution=allow_code_execution)
     else:
-        rows_iter = _local_rows(load_model(model), tasks, config, judge_tokens, allow_code_execution)
+        rows_iter = _local_rows(load_model(model, quantize=quantize), tasks, config, judge_tokens, allow_code_execution)
     right = seen = 0
     try:
         with out.open("a", encoding="utf-8") as sink:
@@ -160,6 +161,8 @@ def run_bench(
             and r["id"] in {p.id for p in problems}]
     summary = summarize(rows)
     print(format_table(summary))
+    if len(summary) > 1:
+        print(format_paired(paired(rows)))
     if plot:
         plot_curves(rows, config.max_iters, plot)
         print(f"plot written to {plot}")

@@ -7,7 +7,8 @@ import pytest
 
 from latentseek_agents import CheckResult, LatentSeekConfig
 from latentseek_agents.bench import load_problems, read_rows, run_bench, summarize, wilson
-from latentseek_agents.bench.methods import MethodRun, AttemptRecord, run_method
+from latentseek_agents.bench.methods import METHODS, AttemptRecord, MethodRun, majority, run_method
+from latentseek_agents.bench.report import format_paired, mcnemar_exact, paired
 from latentseek_agents.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,10 +25,9 @@ def test_every_method_writes_one_row_per_problem(tiny_lm, tmp_path):
     out = tmp_path / "rows.jsonl"
     summary = bench(tiny_lm, out)
     rows = read_rows(out)
-    assert len(rows) == 12
-    assert {(r["method"], r["id"]) for r in rows} == {(m, i) for m in ("cot", "best_of_n", "self_refine", "latentseek")
-                                                     for i in ("0", "1", "2")}
-    assert {s["method"] for s in summary} == {"cot", "best_of_n", "self_refine", "latentseek"}
+    assert len(rows) == 15
+    assert {(r["method"], r["id"]) for r in rows} == {(m, i) for m in METHODS for i in ("0", "1", "2")}
+    assert {s["method"] for s in summary} == set(METHODS)
     assert all(r["gold"] in ("18", "3", "70000") for r in rows)
 
 
@@ -40,7 +40,8 @@ def test_budgets_are_matched(tiny_lm, tmp_path):
         assert len(row["scores"]) == row["attempts"] == len(row["correct_each"])
         assert len(row["correct_at"]) == CONFIG.max_iters + 1
     # Nothing passes on a random model, so every searching method spends its whole budget.
-    assert {r["method"]: r["attempts"] for r in rows} == {"cot": 1, "best_of_n": 3, "self_refine": 3, "latentseek": 3}
+    assert {r["method"]: r["attempts"] for r in rows} == {"cot": 1, "best_of_n": 3, "self_consistency": 3,
+                                                          "self_refine": 3, "latentseek": 3}
 
 
 def test_latentseek_rows_record_how_much_each_update_rewrote(tiny_lm, tmp_path):
@@ -65,6 +66,9 @@ def test_a_right_answer_is_counted_right_by_a_checker_object(tiny_lm):
     for method in ("cot", "best_of_n", "self_refine", "latentseek"):
         runs = run_method(method, tiny_lm, problems, Always(), Always(), CONFIG)
         assert all(r.attempts[0].correct and len(r.attempts) == 1 for r in runs), method
+    # self-consistency never stops early: it votes over all K+1 samples whatever the reward says
+    runs = run_method("self_consistency", tiny_lm, problems, Always(), Always(), CONFIG)
+    assert all(len(r.attempts) == CONFIG.max_iters + 1 and r.attempts[r.chosen()].correct for r in runs)
     # The real gold check: a completion with the gold answer is right, another is not.
     gold = MathAnswer(extract="auto")
     problem = problems[0]  # gold 18
@@ -199,3 +203,22 @@ def test_the_cli_bench_command_takes_the_sample_policy(tiny_model_dir, tmp_path)
                  "--model", str(tiny_model_dir), "--out", str(out), "--no-progress"]) == 0
     (row,) = read_rows(out)
     assert (row["settings"]["policy"], row["settings"]["policy_temperature"]) == ("sample", 0.7)
+
+
+def test_self_consistency_returns_the_first_sample_of_the_majority_answer():
+    texts = ["so \\boxed{3}", "\\boxed{1,072}", "no answer here", "it is \\boxed{1072.0}", "\\boxed{3}"]
+    assert majority(texts) == 0  # "3" and "1072" twice each: a tie goes to the answer seen first
+    assert majority(texts[:1]) == 0 and majority(["none", "either"]) == 0
+    run = MethodRun(attempts=[AttemptRecord(score=0.0, passed=False, correct=i in (1, 3), tokens=1)
+                              for i in range(5)], texts=texts, pick="vote")
+    assert [run.chosen(k) for k in range(5)] == [0, 0, 0, 1, 0]
+
+
+def test_paired_comparison_counts_fixed_and_broken_on_shared_problems():
+    rows = ([{"id": i, "method": "cot", "reward": "oracle", "correct": i < 4} for i in range(10)]
+            + [{"id": i, "method": "latentseek", "reward": "oracle", "correct": 2 <= i < 9} for i in range(11)])
+    (comparison,) = paired(rows)
+    assert (comparison["n"], comparison["fixed"], comparison["broken"]) == (10, 5, 2)
+    assert comparison["p"] == pytest.approx(mcnemar_exact(5, 2)) == pytest.approx(0.453125)
+    assert mcnemar_exact(0, 0) == 1.0 and mcnemar_exact(10, 0) == pytest.approx(2 / 1024)
+    assert "cot (oracle)" in format_paired([comparison])
