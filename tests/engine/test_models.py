@@ -111,3 +111,32 @@ def test_a_model_object_not_loaded_by_name_cannot_be_pickled_inside_a_judge(tiny
 
     with pytest.raises(TypeError, match="not loaded by name or path"):
         pickle.dumps(SelfJudge(tiny_lm))
+
+
+def test_int8_quantizes_the_body_and_keeps_the_head_and_latents_float32(tiny_model_dir):
+    from torch.ao.nn.quantized.dynamic import Linear as QuantizedLinear
+
+    from latentseek_agents import LatentSeek, LatentSeekConfig
+    from latentseek_agents.generation import generate
+
+    plain = load_model(tiny_model_dir, device="cpu")
+    lm = load_model(tiny_model_dir, device="cpu", quantize="int8")
+    assert lm is not plain and lm is load_model(tiny_model_dir, device="cpu", quantize="int8")
+    body = [m for m in lm.base.modules() if isinstance(m, QuantizedLinear)]
+    assert len(body) == 2 * 7  # q, k, v, o, gate, up, down in each of the 2 layers
+    assert not any(isinstance(m, QuantizedLinear) for m in plain.base.modules())
+    assert type(lm.lm_head) is torch.nn.Linear and lm.lm_head.weight.dtype == torch.float32
+    gen = generate(lm, [[1, 5, 9]], 6, capture_hidden=6, stop_ids=())[0]
+    assert len(gen.tokens) == 6 and gen.hidden.dtype == torch.float32
+    result = LatentSeek(lm, reward=lambda text: 0.0, config=LatentSeekConfig(max_iters=2, max_new_tokens=8,
+                                                                              lr=0.3)).solve("What is 2 + 2?")
+    assert result.iterations == 2 and any(a.changed_positions for a in result.trace[1:])
+
+
+def test_quantize_is_checked_before_loading(tiny_model_dir, tiny_lm):
+    with pytest.raises(ValueError, match=r"quantize must be one of \(None, 'int8'\), got 'int4'"):
+        load_model(tiny_model_dir, quantize="int4")
+    with pytest.raises(ValueError, match="runs on the CPU in float32; got device 'cpu', dtype 'bfloat16'"):
+        load_model(tiny_model_dir, device="cpu", dtype="bfloat16", quantize="int8")
+    with pytest.raises(ValueError, match="already loaded"):
+        load_model(tiny_lm, quantize="int8")
