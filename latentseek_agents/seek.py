@@ -240,7 +240,9 @@ class LatentSeek:
                     f"context is {context} tokens"
                 )
             budget = min(budget, context - len(ids))
-        return _Problem(messages=messages, question=question_text(messages), reference=reference,
+        # A reward (a judge) sees the question as asked, not the prompt style's wrapping of it.
+        question = problem if isinstance(problem, str) else question_text(messages)
+        return _Problem(messages=messages, question=question, reference=reference,
                         prompt_ids=ids, budget=budget)
 
     def _score_all(

@@ -7,7 +7,10 @@ re-checks (weight 2), the solution ends with a clear final answer (weight 2). Th
 
 Unlike the reference code: the four prompts run as one greedy batch (deterministic), with a bounded
 token budget; only the generated tokens are parsed, at the last verdict marker, with word
-boundaries ("untrue" is not "true"); a missing verdict is a failed check.
+boundaries ("untrue" is not "true"). A reply cut off before its verdict is not failed outright: on
+a local model the verdict is then read from the probabilities of "True" / "False" after the reply
+and the marker (``P(True) >= 0.5`` passes); each check records which path decided it
+(``details["checks"][name]["path"]``: ``"parsed"``, ``"probability"`` or ``"missing"``).
 """
 
 from __future__ import annotations
@@ -142,15 +145,27 @@ class SelfJudge(BaseChecker):
                                details={"checks": {}}) for _ in completions]
         n = len(self.checks)
         for k, i in enumerate(judged):
-            results[i] = self._verdicts(replies[k * n: (k + 1) * n])
+            results[i] = self._verdicts(requests[k * n: (k + 1) * n], replies[k * n: (k + 1) * n])
         return results
 
-    def _verdicts(self, replies: Sequence[str]) -> CheckResult:
+    def _fallback(self, request: str, reply: str) -> tuple[bool | None, float | None]:
+        """The verdict of a reply without one, from P("True") vs P("False") after the marker."""
+        option_probs = getattr(self._backend, "option_probs", None)
+        if option_probs is None:
+            return None, None
+        probs = option_probs(request, reply.rstrip() + f"\n{VERDICT_MARKER}:", ["True", "False"])
+        return probs["True"] >= 0.5, probs["True"]
+
+    def _verdicts(self, requests: Sequence[str], replies: Sequence[str]) -> CheckResult:
         total = sum(c.weight for c in self.checks)
         failed, per_check, notes = 0, {}, []
-        for check, reply in zip(self.checks, replies):
-            verdict = parse_verdict(reply)
-            per_check[check.name] = {"verdict": verdict, "weight": check.weight, "reply": reply[-600:]}
+        for check, request, reply in zip(self.checks, requests, replies):
+            verdict, path, p_true = parse_verdict(reply), "parsed", None
+            if verdict is None:
+                verdict, p_true = self._fallback(request, reply)
+                path = "missing" if verdict is None else "probability"
+            per_check[check.name] = {"verdict": verdict, "weight": check.weight, "path": path,
+                                     "p_true": p_true, "reply": reply[-600:]}
             if verdict is not True:
                 failed += check.weight
                 notes.append(f"{check.name} failed" + (" (no verdict)" if verdict is None else ""))

@@ -291,12 +291,23 @@ def test_no_reward_means_the_model_judges_itself(tiny_lm):
     assert isinstance(s.reward, SelfJudge) and s.reward.lm is tiny_lm
     s.reward.max_new_tokens = 6
     result = s.solve("What is 2 + 3?")
-    # The random model never writes a verdict: every check fails, none passes by default.
-    assert result.score == 0.0
-    assert all(c["verdict"] is None for c in result.trace[0].details["checks"].values())
+    # The random model never writes a verdict: each check is decided by its verdict-token probabilities.
+    checks = result.trace[0].details["checks"]
+    assert all(c["path"] == "probability" and isinstance(c["verdict"], bool) for c in checks.values())
+    assert result.score == pytest.approx(1 - sum(c["weight"] for c in checks.values() if not c["verdict"]) / 6)
 
 
 def test_gradients_never_reach_the_model(tiny_lm):
     seeker(tiny_lm, Recorder([0.0]), max_iters=2).solve("What is 2 + 3?")
     assert all(p.grad is None and not p.requires_grad for p in tiny_lm.model.parameters())
     assert torch.is_grad_enabled()
+
+
+@pytest.mark.parametrize("style", ["boxed", "json", "none"])
+def test_the_reward_sees_the_question_as_asked_whatever_the_prompt_style(tiny_lm, style):
+    reward = Recorder([1.0])
+    seeker(tiny_lm, reward, prompt_style=style).solve("What is 2 + 3?")
+    assert reward.calls[0][1]["prompt"] == "What is 2 + 3?"
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is 4 + 4?"}]
+    seeker(tiny_lm, reward, prompt_style=style).solve(messages)
+    assert reward.calls[1][1]["prompt"] == "What is 4 + 4?"
