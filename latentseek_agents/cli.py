@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--limit", type=_positive_int, help="first N problems")
     bench.add_argument("--methods", default="cot,best_of_n,self_consistency,self_refine,latentseek",
                        help="comma-separated: cot, best_of_n, self_consistency, self_refine, latentseek")
-    bench.add_argument("--reward", default="self", help="comma-separated: self (SelfJudge), oracle (gold check)")
+    bench.add_argument("--reward", default="self",
+                       help="comma-separated: self (SelfJudge), self_boxed (SelfJudge behind a \\boxed{} "
+                            "format gate), oracle (gold check)")
     bench.add_argument("--max-iters", type=int, default=3, help="K: each method gets K+1 generations")
     bench.add_argument("--max-new-tokens", type=int, default=256)
     bench.add_argument("--lr", type=float, default=defaults.lr)

@@ -65,12 +65,11 @@ class _Worker:
     def run(self, method: str, reward_name: str, problems: list[Any], config: LatentSeekConfig,
             judge_tokens: int, allow_code_execution: bool) -> list[dict[str, Any]]:
         from .bench.methods import run_method
-        from .bench.runner import gold_checker, make_row
-        from .rewards import SelfJudge
+        from .bench.runner import gold_checker, make_reward, make_row
 
         _maybe_fault([p.id for p in problems])
         gold = gold_checker(problems[0].kind, allow_code_execution)
-        reward = gold if reward_name == "oracle" else SelfJudge(self.lm, max_new_tokens=judge_tokens)
+        reward = make_reward(reward_name, self.lm, gold, judge_tokens)
         runs = run_method(method, self.lm, problems, reward, gold, config)
         return [make_row(p, method, reward_name, run, config) for p, run in zip(problems, runs)]
 

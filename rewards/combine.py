@@ -97,17 +97,50 @@ class Gate(BaseChecker):
         self.fmt = fmt
         self.then = then
 
-    def check(self, completion: str, *, prompt: Any = None, reference: Any = None, **ctx: Any) -> CheckResult:
+    def _format(self, completion: str, prompt: Any, reference: Any,
+                ctx: dict[str, Any]) -> tuple[CheckResult | None, dict[str, Any]]:
+        """(the failing result, details) when the format check fails, else (None, details)."""
         gate_result = _run(self.fmt, completion, prompt, reference, ctx)
         ok = gate_result.passed if gate_result.passed is not None else (gate_result.score or 0.0) >= 1.0
         details: dict[str, Any] = {"gate": _part_details(_name(self.fmt), gate_result)}
         if gate_result.score is not None and not ok:
             return CheckResult(score=0.0, passed=False, details=details,
-                               feedback=f"format check failed: {gate_result.feedback}".rstrip(": "))
-        result = _run(self.then, completion, prompt, reference, ctx)
+                               feedback=f"format check failed: {gate_result.feedback}".rstrip(": ")), details
+        return None, details
+
+    def _passed_on(self, result: CheckResult, details: dict[str, Any]) -> CheckResult:
         details["then"] = _part_details(_name(self.then), result)
         return CheckResult(score=result.score, passed=result.passed, feedback=result.feedback,
                            details={**result.details, **details}, error=result.error)
+
+    def check(self, completion: str, *, prompt: Any = None, reference: Any = None, **ctx: Any) -> CheckResult:
+        failed, details = self._format(completion, prompt, reference, ctx)
+        if failed is not None:
+            return failed
+        return self._passed_on(_run(self.then, completion, prompt, reference, ctx), details)
+
+    def check_batch(self, completions: Sequence[str], *, prompts: Sequence[Any] | None = None,
+                    references: Sequence[Any] | None = None) -> list[CheckResult]:
+        """Gate each answer; the ones that pass go to ``then`` together (one batch if it batches)."""
+        n = len(completions)
+        prompts = list(prompts) if prompts is not None else [None] * n
+        references = list(references) if references is not None else [None] * n
+        results: list[CheckResult | None] = [None] * n
+        through = []
+        for i in range(n):
+            results[i], details = self._format(completions[i], prompts[i], references[i], {})
+            if results[i] is None:
+                through.append((i, details))
+        picked = [i for i, _ in through]
+        batch = getattr(self.then, "check_batch", None)
+        if picked and callable(batch):
+            scored = batch([completions[i] for i in picked], prompts=[prompts[i] for i in picked],
+                           references=[references[i] for i in picked])
+        else:
+            scored = [_run(self.then, completions[i], prompts[i], references[i], {}) for i in picked]
+        for (i, details), result in zip(through, scored):
+            results[i] = self._passed_on(result, details)
+        return results  # type: ignore[return-value]
 
 
 def weighted(*parts: RewardLike | tuple[RewardLike, float]) -> Weighted:

@@ -8,15 +8,17 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..answers import extract_answer
+from ..answers import extract_answer, last_boxed
 from ..config import LatentSeekConfig
 from .data import BenchProblem, load_problems
 from .methods import METHODS, MethodRun, run_method
 from .report import format_paired, format_table, paired, plot_curves, summarize
 
-__all__ = ["run_bench", "REWARDS", "read_rows", "gold_checker", "make_row"]
+__all__ = ["run_bench", "REWARDS", "read_rows", "gold_checker", "make_reward", "make_row"]
 
-REWARDS = ("self", "oracle")
+# self: SelfJudge (the paper's self-reward); self_boxed: the same behind a format gate (no \boxed{}
+# answer scores 0, like the paper's format reward on some Prompt-1 runs); oracle: the gold check.
+REWARDS = ("self", "self_boxed", "oracle")
 
 
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
@@ -40,6 +42,18 @@ def gold_checker(kind: str, allow_code_execution: bool) -> Any:
     if kind == "code":
         return UnitTests(allow_execution=allow_code_execution, timeout_s=10.0)
     return MathAnswer(extract="auto")
+
+
+def make_reward(name: str, lm: Any, gold: Any, judge_tokens: int) -> Any:
+    """The reward called ``name`` (see :data:`REWARDS`) on model ``lm``."""
+    from ..rewards import SelfJudge, gate
+
+    if name == "oracle":
+        return gold
+    judge = SelfJudge(lm, max_new_tokens=judge_tokens)
+    if name == "self_boxed":
+        return gate(lambda text: last_boxed(text) is not None, then=judge)
+    return judge
 
 
 def make_row(problem: BenchProblem, method: str, reward: str, run: MethodRun, config: LatentSeekConfig) -> dict[str, Any]:
@@ -67,11 +81,9 @@ def make_row(problem: BenchProblem, method: str, reward: str, run: MethodRun, co
 
 def _local_rows(lm: Any, tasks: list[tuple[str, str, list[BenchProblem]]], config: LatentSeekConfig,
                 judge_tokens: int, allow_code_execution: bool) -> Iterator[dict[str, Any]]:
-    from ..rewards import SelfJudge
-
     for method, reward_name, batch in tasks:
         gold = gold_checker(batch[0].kind, allow_code_execution)
-        reward = gold if reward_name == "oracle" else SelfJudge(lm, max_new_tokens=judge_tokens)
+        reward = make_reward(reward_name, lm, gold, judge_tokens)
         for problem, run in zip(batch, run_method(method, lm, batch, reward, gold, config)):
             yield make_row(problem, method, reward_name, run, config)
 

@@ -222,3 +222,19 @@ def test_paired_comparison_counts_fixed_and_broken_on_shared_problems():
     assert comparison["p"] == pytest.approx(mcnemar_exact(5, 2)) == pytest.approx(0.453125)
     assert mcnemar_exact(0, 0) == 1.0 and mcnemar_exact(10, 0) == pytest.approx(2 / 1024)
     assert "cot (oracle)" in format_paired([comparison])
+
+
+def test_the_self_boxed_reward_scores_answers_without_a_box_zero_before_judging(tiny_lm, tmp_path):
+    from latentseek_agents.bench.runner import make_reward
+    from latentseek_agents.rewards import MathAnswer, SelfJudge
+
+    gold = MathAnswer()
+    assert make_reward("oracle", tiny_lm, gold, 8) is gold
+    assert isinstance(make_reward("self", tiny_lm, gold, 8), SelfJudge)
+    gated = make_reward("self_boxed", tiny_lm, gold, 8)
+    assert gated.check("no box at all", prompt="q").details["gate"]["passed"] is False
+    assert gated.check("no box at all", prompt="q").score == 0.0
+    assert "then" in gated.check("so \\boxed{4}", prompt="q").details  # judged
+    out = tmp_path / "rows.jsonl"
+    bench(tiny_lm, out, limit=1, methods=["cot"], rewards=["self_boxed"], judge_tokens=4)
+    assert [(r["method"], r["reward"]) for r in read_rows(out)] == [("cot", "self_boxed")]

@@ -77,3 +77,27 @@ def test_property_weighted_is_a_mean_of_the_non_skipped_parts(parts):
         expected = sum(s * w for s, w in counted) / sum(w for _, w in counted)
         assert result.score == pytest.approx(expected)
         assert 0.0 <= result.score <= 1.0 + 1e-12
+
+
+def test_a_gate_batches_only_the_well_formed_answers_and_scores_like_one_by_one():
+    from latentseek_agents.rewards import BaseChecker, gate
+
+    class Batched(BaseChecker):
+        def __init__(self):
+            self.batches = []
+
+        def check(self, completion, *, prompt=None, reference=None, **ctx):
+            return CheckResult(score=0.5 if reference == "a" else 1.0, feedback=f"saw {completion}")
+
+        def check_batch(self, completions, *, prompts=None, references=None):
+            self.batches.append(list(completions))
+            return [self.check(c, prompt=p, reference=r) for c, p, r in zip(completions, prompts, references)]
+
+    inner = Batched()
+    checker = gate(lambda text: "\\boxed{" in text, then=inner)
+    texts, refs = ["\\boxed{1}", "no box", "\\boxed{2}"], ["a", "b", "c"]
+    together = checker.check_batch(texts, prompts=["q"] * 3, references=refs)
+    assert inner.batches == [["\\boxed{1}", "\\boxed{2}"]]
+    assert [r.score for r in together] == [0.5, 0.0, 1.0]
+    alone = [checker.check(t, prompt="q", reference=r) for t, r in zip(texts, refs)]
+    assert [(r.score, r.feedback, r.details) for r in together] == [(r.score, r.feedback, r.details) for r in alone]
