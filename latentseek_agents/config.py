@@ -7,9 +7,10 @@ Defaults are the paper's (see ``docs/method.md``): lr 0.03, fraction 0.2, at mos
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
+
+from .validation import check_int, check_number
 
 __all__ = ["LatentSeekConfig", "PROMPT_STYLES", "OPTIMIZERS", "SELECT_MODES", "POLICIES"]
 
@@ -23,8 +24,15 @@ def _fail(name: str, expected: str, value: Any) -> None:
     raise ValueError(f"{name} must be {expected}, got {value!r}")
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+# Upper bounds: generous for any real use, finite so that an absurd value fails at construction.
+MAX_LR = 10.0
+MAX_ITERS = 10_000
+MAX_STEPS = 100
+MAX_TOKENS = 1_000_000
+MAX_TEMPERATURE = 100.0
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed's range
+MAX_GRAD_CLIP = 1e6
+MAX_TIMEOUT_S = 86_400.0  # one day
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,7 @@ class LatentSeekConfig:
         >>> LatentSeekConfig(lr=-1)
         Traceback (most recent call last):
         ...
-        ValueError: lr must be a finite number > 0, got -1
+        ValueError: lr must be a finite number in (0, 10], got -1
     """
 
     lr: float = 0.03
@@ -85,39 +93,27 @@ class LatentSeekConfig:
     reward_timeout_s: float | None = None
 
     def __post_init__(self) -> None:
-        if not _is_number(self.lr) or not math.isfinite(self.lr) or self.lr <= 0:
-            _fail("lr", "a finite number > 0", self.lr)
-        if not _is_number(self.fraction) or not 0 < self.fraction <= 1:
-            _fail("fraction", "in (0, 1]", self.fraction)
-        for name in ("max_latents", "steps_per_iter", "max_new_tokens"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                _fail(name, "an integer >= 1", value)
-        if not isinstance(self.max_iters, int) or isinstance(self.max_iters, bool) or self.max_iters < 0:
-            _fail("max_iters", "an integer >= 0", self.max_iters)
-        if not _is_number(self.score_threshold) or not 0 <= self.score_threshold <= 1:
-            _fail("score_threshold", "in [0, 1]", self.score_threshold)
+        check_number("lr", self.lr, 0, MAX_LR, low_open=True)
+        check_number("fraction", self.fraction, 0, 1, low_open=True)
+        check_int("max_latents", self.max_latents, 1, MAX_TOKENS)
+        check_int("max_iters", self.max_iters, 0, MAX_ITERS)
+        check_int("steps_per_iter", self.steps_per_iter, 1, MAX_STEPS)
+        check_int("max_new_tokens", self.max_new_tokens, 1, MAX_TOKENS)
+        check_number("score_threshold", self.score_threshold, 0, 1)
         if not isinstance(self.inclusive_threshold, bool):
             _fail("inclusive_threshold", "a bool", self.inclusive_threshold)
         if self.optimizer not in OPTIMIZERS:
             _fail("optimizer", f"one of {OPTIMIZERS}", self.optimizer)
         if self.policy not in POLICIES:
             _fail("policy", f"one of {POLICIES}", self.policy)
-        if not _is_number(self.policy_temperature) or not math.isfinite(self.policy_temperature) \
-                or self.policy_temperature <= 0:
-            _fail("policy_temperature", "a finite number > 0", self.policy_temperature)
+        check_number("policy_temperature", self.policy_temperature, 0, MAX_TEMPERATURE, low_open=True)
         if self.select not in SELECT_MODES:
             _fail("select", f"one of {SELECT_MODES}", self.select)
         if self.prompt_style not in PROMPT_STYLES:
             _fail("prompt_style", f"one of {PROMPT_STYLES}", self.prompt_style)
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            _fail("seed", "an integer", self.seed)
-        if self.grad_clip is not None and (not _is_number(self.grad_clip) or self.grad_clip <= 0):
-            _fail("grad_clip", "None or a number > 0", self.grad_clip)
-        if self.reward_timeout_s is not None and (
-            not _is_number(self.reward_timeout_s) or self.reward_timeout_s <= 0
-        ):
-            _fail("reward_timeout_s", "None or a number > 0", self.reward_timeout_s)
+        check_int("seed", self.seed, 0, MAX_SEED)
+        check_number("grad_clip", self.grad_clip, 0, MAX_GRAD_CLIP, low_open=True, optional=True)
+        check_number("reward_timeout_s", self.reward_timeout_s, 0, MAX_TIMEOUT_S, low_open=True, optional=True)
 
     def passes(self, score: float) -> bool:
         """Whether ``score`` passes the threshold (strictly above it, or at/above when inclusive).

@@ -7,7 +7,10 @@ from typing import Any
 
 from latentseek_agents.scoring import CheckResult
 
-__all__ = ["BaseChecker"]
+__all__ = ["BaseChecker", "MAX_CHECK_S", "MAX_JUDGE_TOKENS"]
+
+MAX_CHECK_S = 3600.0  # the longest time bound any one check may be given
+MAX_JUDGE_TOKENS = 32_768  # the largest reply budget of a judge
 
 
 class BaseChecker:

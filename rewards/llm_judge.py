@@ -15,7 +15,9 @@ from typing import Any
 
 from latentseek_agents.scoring import CheckResult
 
-from .base import BaseChecker
+from latentseek_agents.validation import check_int
+
+from .base import MAX_JUDGE_TOKENS, BaseChecker
 from .judges import LocalJudge, as_judge_backend, last_marker_value, neutralize
 
 __all__ = ["LLMJudge"]
@@ -74,8 +76,8 @@ class LLMJudge(BaseChecker):
         if scale is not None and (len(scale) != 2 or not all(isinstance(v, int) for v in scale)
                                   or scale[0] >= scale[1] or scale[1] - scale[0] > 9):
             raise ValueError(f"scale must be None or (low, high) integers with low < high <= low + 9, got {scale!r}")
-        if not isinstance(retries, int) or retries < 0:
-            raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
+        check_int("retries", retries, 0, 100)
+        check_int("max_new_tokens", max_new_tokens, 1, MAX_JUDGE_TOKENS)
         self.backend = as_judge_backend(judge, max_new_tokens=max_new_tokens)
         if use_logits and not isinstance(self.backend, LocalJudge):
             raise ValueError("use_logits=True needs a local model judge (LoadedModel, 'default' or a name/path)")

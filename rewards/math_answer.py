@@ -29,7 +29,9 @@ from latentseek_agents.answers import EXTRACTORS, extract_answer, gsm8k_gold
 from latentseek_agents.scoring import CheckResult
 
 from ._pool import WorkerPool, WorkerTimeout
-from .base import BaseChecker
+from latentseek_agents.validation import check_number
+
+from .base import MAX_CHECK_S, BaseChecker
 
 __all__ = ["MathAnswer"]
 
@@ -65,10 +67,8 @@ class MathAnswer(BaseChecker):
     def __init__(self, extract: str = "last_boxed", timeout_s: float = 5.0) -> None:
         if extract not in EXTRACTORS:
             raise ValueError(f"extract must be one of {EXTRACTORS}, got {extract!r}")
-        if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not timeout_s > 0:
-            raise ValueError(f"timeout_s must be a number > 0, got {timeout_s!r}")
         self.extract = extract
-        self.timeout_s = float(timeout_s)
+        self.timeout_s = check_number("timeout_s", timeout_s, 0, MAX_CHECK_S, low_open=True)
 
     def __repr__(self) -> str:
         return f"MathAnswer(extract={self.extract!r}, timeout_s={self.timeout_s})"

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from latentseek_agents.validation import check_int
+
 __all__ = ["SandboxLimits", "SandboxResult", "run_in_sandbox", "isolation_level", "sandbox_python"]
 
 _RUNNER = Path(__file__).with_name("_sandbox_runner.py")
@@ -54,9 +56,7 @@ class SandboxLimits:
 
     def __post_init__(self) -> None:
         for name in ("memory_mb", "file_mb", "open_files", "processes", "output_bytes"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            check_int(name, getattr(self, name), 1, 2**31 - 1)
 
 
 @dataclass

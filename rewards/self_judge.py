@@ -21,7 +21,9 @@ from typing import Any
 
 from latentseek_agents.scoring import CheckResult
 
-from .base import BaseChecker
+from latentseek_agents.validation import check_int
+
+from .base import MAX_JUDGE_TOKENS, BaseChecker
 from .judges import LocalJudge, last_marker_value, neutralize
 
 __all__ = ["SelfJudge", "JudgeCheck", "SELF_JUDGE_CHECKS", "parse_verdict"]
@@ -89,8 +91,7 @@ class SelfJudge(BaseChecker):
 
     def __init__(self, model: Any = "default", *, max_new_tokens: int = 256,
                  checks: tuple[JudgeCheck, ...] = SELF_JUDGE_CHECKS) -> None:
-        if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be an integer >= 1, got {max_new_tokens!r}")
+        check_int("max_new_tokens", max_new_tokens, 1, MAX_JUDGE_TOKENS)
         if not checks or any(c.weight <= 0 for c in checks):
             raise ValueError("checks must be a non-empty tuple of JudgeCheck with positive weights")
         self.checks = tuple(checks)

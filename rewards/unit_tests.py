@@ -21,7 +21,9 @@ from typing import Any
 
 from latentseek_agents.scoring import CheckResult
 
-from .base import BaseChecker
+from latentseek_agents.validation import check_number
+
+from .base import MAX_CHECK_S, BaseChecker
 from .sandbox import SandboxLimits, run_in_sandbox
 
 __all__ = ["UnitTests", "extract_code", "split_tests"]
@@ -119,6 +121,8 @@ class UnitTests(BaseChecker):
         allow_execution: bool | None = None,
         limits: SandboxLimits | None = None,
     ) -> None:
+        if allow_execution is not None and not isinstance(allow_execution, bool):
+            raise ValueError(f"allow_execution must be True, False or None, got {allow_execution!r}")
         allowed = allow_execution if allow_execution is not None else os.environ.get(ALLOW_ENV) == "1"
         if not allowed:
             raise PermissionError(
@@ -126,9 +130,7 @@ class UnitTests(BaseChecker):
                 f"{ALLOW_ENV}=1) to acknowledge that it will be executed in a local sandbox"
             )
         for name, value in (("timeout_s", timeout_s), ("step_timeout_s", step_timeout_s)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                      or value <= 0):
-                raise ValueError(f"{name} must be a number > 0, got {value!r}")
+            check_number(name, value, 0, MAX_CHECK_S, low_open=True, optional=True)
         if tests is not None:
             split_tests(tests)  # fail now on bad test source, not at the first check
         self.tests = tests

@@ -42,8 +42,8 @@ def test_solve_prints_a_readable_summary(capsys, model_dir):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--fraction", "1.5"], "fraction must be in (0, 1], got 1.5"),
-    (["--lr", "-1"], "lr must be a finite number > 0, got -1.0"),
+    (["--fraction", "1.5"], "fraction must be a finite number in (0, 1], got 1.5"),
+    (["--lr", "-1"], "lr must be a finite number in (0, 10], got -1.0"),
     (["--max-iters", "-1"], "max_iters must be an integer >= 0, got -1"),
     (["--device", "tpu"], "device must be"),
     (["--dtype", "int4"], "dtype must be one of"),

@@ -209,7 +209,7 @@ def test_a_non_latentseek_lm_is_a_clear_error():
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"N": 0}, "N must be an integer >= 1"),
     ({"threshold": 2}, r"threshold must be a number in \[0, 1\]"),
-    ({"lr": -1}, "lr must be a finite number > 0"),
+    ({"lr": -1}, "lr must be a finite number in (0, 10]"),
     ({"temperature": 0.7}, "unknown LatentSeek setting"),
 ])
 def test_bad_module_arguments(kwargs, message):

@@ -64,8 +64,8 @@ def test_construction_never_loads_weights(monkeypatch):
 
 
 @pytest.mark.parametrize(("settings", "message"), [
-    ({"lr": -1}, "lr must be a finite number > 0"),
-    ({"fraction": 1.5}, "fraction must be in (0, 1]"),
+    ({"lr": -1}, "lr must be a finite number in (0, 10]"),
+    ({"fraction": 1.5}, "fraction must be a finite number in (0, 1]"),
     ({"optimizer": "rmsprop"}, "optimizer must be one of"),
 ])
 def test_a_bad_setting_fails_at_construction(settings, message):

@@ -143,3 +143,11 @@ def test_a_dspy_lm_can_judge():
     lm = DummyLM([{"response": "ok"}])
     backend = as_judge_backend(lm)
     assert type(backend).__name__ == "DSPyJudge"
+
+
+def test_a_judge_without_a_reply_budget_is_refused_at_construction():
+    from latentseek_agents.rewards import LLMJudge
+
+    for bad in (0, -1, 2.5, 10**9):
+        with pytest.raises(ValueError, match=r"max_new_tokens must be an integer in \[1, 32768\]"):
+            LLMJudge(lambda prompt: "VERDICT: True", scale=None, max_new_tokens=bad)

@@ -128,8 +128,9 @@ def test_trl_call_shape_and_pickling():
 def test_bad_settings():
     with pytest.raises(ValueError, match="extract must be one of"):
         MathAnswer(extract="first_number")
-    with pytest.raises(ValueError, match="timeout_s must be a number > 0"):
-        MathAnswer(timeout_s=0)
+    for bad in (0, float("nan"), float("inf"), 1e9, True):
+        with pytest.raises(ValueError, match=r"timeout_s must be a finite number in \(0, 3600\], got"):
+            MathAnswer(timeout_s=bad)
 
 
 @settings(max_examples=60, deadline=None)

@@ -98,5 +98,5 @@ def test_a_batch_is_judged_in_one_generation_and_scores_like_one_by_one(tiny_lm,
 
 
 def test_bad_settings():
-    with pytest.raises(ValueError, match="max_new_tokens must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"max_new_tokens must be an integer in \[1, 32768\], got 0"):
         SelfJudge("default", max_new_tokens=0)

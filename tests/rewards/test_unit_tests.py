@@ -30,10 +30,14 @@ def test_execution_needs_an_explicit_opt_in(monkeypatch):
 def test_bad_configuration_fails_at_construction():
     with pytest.raises(ValueError, match="tests must be valid Python"):
         UnitTests(tests="assert (", allow_execution=True)
-    with pytest.raises(ValueError, match="timeout_s must be a number > 0"):
-        UnitTests(tests="assert True", timeout_s=0, allow_execution=True)
-    with pytest.raises(ValueError, match="memory_mb must be an integer >= 1"):
+    for bad in (0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match=r"timeout_s must be None or a finite number in \(0, 3600\]"):
+            UnitTests(tests="assert True", timeout_s=bad, allow_execution=True)
+    with pytest.raises(ValueError, match=r"memory_mb must be an integer in \[1, 2147483647\], got 0"):
         SandboxLimits(memory_mb=0)
+    for consent in ("no", "yes", 1):  # only a real bool is consent
+        with pytest.raises(ValueError, match="allow_execution must be True, False or None"):
+            UnitTests(tests="assert True", allow_execution=consent)
 
 
 def test_every_canonical_humaneval_solution_passes():
