@@ -31,19 +31,18 @@ def last_boxed(text: str) -> str | None:
         '\\frac{1}{2}'
     """
     text = text[-_MAX_SCAN:]
-    found = None
-    for match in _BOX.finditer(text):
-        depth, start = 1, match.end()
-        for i in range(start, len(text)):
-            char = text[i]
-            if char == "{":
-                depth += 1
-            elif char == "}":
-                depth -= 1
-                if depth == 0:
-                    found = text[start:i].strip()
-                    break
-    return found
+    # One pass, linear in the text: a stack of open braces, each knowing whether a box opened it.
+    box_starts = {match.end() - 1 for match in _BOX.finditer(text)}  # index of each box's "{"
+    stack: list[int] = []
+    best: tuple[int, int] | None = None  # (opening, closing) index of the latest-opened closed box
+    for i, char in enumerate(text):
+        if char == "{":
+            stack.append(i)
+        elif char == "}" and stack:
+            start = stack.pop()
+            if start in box_starts and (best is None or start > best[0]):
+                best = (start, i)
+    return None if best is None else text[best[0] + 1:best[1]].strip()
 
 
 def json_final_answer(text: str) -> str | None:

@@ -44,3 +44,31 @@ def test_property_extraction_never_raises(text):
 @given(st.text(alphabet=st.characters(blacklist_characters="{}\\"), min_size=1, max_size=40))
 def test_property_boxed_content_round_trips(content):
     assert last_boxed(f"prefix \\boxed{{{content}}} suffix") == content.strip()
+
+
+def _last_boxed_by_rescanning(text):
+    """The old definition, one forward scan per box (quadratic): the reference for the linear pass."""
+    import re
+
+    found = None
+    for match in re.finditer(r"\\(?:boxed|fbox)\s*\{", text):
+        depth = 1
+        for i in range(match.end(), len(text)):
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            if depth == 0:
+                found = text[match.end():i].strip()
+                break
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["\\boxed{", "\\fbox {", "{", "}", "7", " x ", "\\frac"]), max_size=40))
+def test_one_pass_extraction_agrees_with_rescanning_every_box(parts):
+    text = "".join(parts)
+    assert last_boxed(text) == _last_boxed_by_rescanning(text)
+
+
+def test_pathological_boxes_are_read_in_one_pass():
+    assert last_boxed("\\boxed{" * 20_000) is None  # 140 kB of unclosed boxes (was ~98 s)
+    assert last_boxed("\\boxed{" * 5_000 + "}" * 5_000) == ""  # the innermost, latest-opened box
+    assert last_boxed("\\boxed{a \\boxed{b}}") == "b"
