@@ -7,7 +7,7 @@ from typing import Any
 
 __all__ = ["Attempt", "SeekResult", "STOP_REASONS"]
 
-STOP_REASONS = ("threshold", "max_iters", "no_latents")
+STOP_REASONS = ("threshold", "max_iters", "no_latents", "reward_skipped")
 
 
 @dataclass
@@ -62,7 +62,9 @@ class SeekResult:
         iterations: latent updates done (0 = the first answer already passed or none was possible).
         trace: every attempt, iteration 0 first.
         stop_reason: ``"threshold"`` (a score passed), ``"max_iters"`` (budget spent),
-            ``"no_latents"`` (the first answer was too short to optimize).
+            ``"no_latents"`` (the first answer was too short to optimize) or ``"reward_skipped"``
+            (the reward skipped the first answer, e.g. a math check without a reference: there
+            is nothing to optimize against).
         prompt_tokens: tokens of the rendered prompt.
         seconds: wall time of the whole solve.
 

@@ -85,15 +85,26 @@ def coerce_result(value: Any) -> CheckResult:
         return CheckResult(score=None)
     if isinstance(value, bool):
         return CheckResult(score=float(value), passed=value)
-    if isinstance(value, (int, float)):
+    if _is_real(value):
         return CheckResult(score=float(value))
     # Objects with a .score attribute (e.g. dspy.Prediction(score=..., feedback=...)).
     score = getattr(value, "score", None)
-    if isinstance(score, (int, float)) and not isinstance(score, bool):
+    if _is_real(score) and not isinstance(score, bool):
         return CheckResult(score=float(score), feedback=str(getattr(value, "feedback", "") or ""))
     raise TypeError(
         f"a reward must return a float in [0, 1], a bool, None or a CheckResult, got {type(value).__name__}"
     )
+
+
+def _is_real(value: Any) -> bool:
+    """A real number of any kind (int, float, numpy scalar, 0-d tensor, Decimal, Fraction), not text."""
+    if isinstance(value, (str, bytes)) or value is None:
+        return False
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return hasattr(value, "__float__")
 
 
 def as_check_fn(reward: RewardLike) -> Callable[..., CheckResult]:
@@ -133,8 +144,28 @@ def as_check_fn(reward: RewardLike) -> Callable[..., CheckResult]:
     return fn
 
 
+def _well_formed(result: CheckResult) -> CheckResult:
+    """A CheckResult whose fields have their declared types (a checker may build one carelessly):
+    details a mapping, feedback and error strings, passed a bool or None, score a float or None."""
+    changes: dict[str, Any] = {}
+    if not isinstance(result.details, Mapping):
+        changes["details"] = {} if result.details is None else {"raw_details": repr(result.details)[:2000]}
+    if not isinstance(result.feedback, str):
+        changes["feedback"] = "" if result.feedback is None else str(result.feedback)
+    if result.error is not None and not isinstance(result.error, str):
+        changes["error"] = str(result.error)
+    if result.passed is not None and not isinstance(result.passed, bool):
+        changes["passed"] = bool(result.passed)
+    if result.score is not None and type(result.score) is not float:
+        if isinstance(result.score, bool) or not _is_real(result.score):
+            raise TypeError(f"a CheckResult score must be a real number or None, got {type(result.score).__name__}")
+        changes["score"] = float(result.score)
+    return replace(result, **changes) if changes else result
+
+
 def _validated(result: CheckResult) -> CheckResult:
     """Clamp-and-flag scores that are NaN or outside [0, 1] (never a silent wrong value)."""
+    result = _well_formed(result)
     score = result.score
     if score is None:
         return result

@@ -161,6 +161,8 @@ class LatentSeek:
             hidden.append(gen.hidden[: item.latents] if gen.hidden is not None else None)
             if attempt.passed:
                 item.stop_reason = "threshold"
+            elif attempt.details.get("skipped"):
+                item.stop_reason = "reward_skipped"  # nothing to optimize against (no reference, no tests)
             elif item.latents == 0:
                 item.stop_reason = "no_latents"
             elif cfg.max_iters == 0:
@@ -275,14 +277,19 @@ class LatentSeek:
         attempts = []
         for k, (item, text) in enumerate(zip(items, texts)):
             result, reward_seconds = results[k]  # type: ignore[misc]
+            details = dict(result.details)
+            feedback = result.feedback
+            if result.score is None:  # the reward skipped this answer: scored 0, and said so
+                details["skipped"] = True
+                feedback = f"reward skipped this answer: {feedback}" if feedback else "reward skipped this answer"
             score = 0.0 if result.score is None else float(result.score)
             attempts.append(Attempt(
                 iteration=iteration, text=text, score=score, passed=self.config.passes(score),
-                feedback=result.feedback, error=result.error, tokens=len(tokens[k]),
+                feedback=feedback, error=result.error, tokens=len(tokens[k]),
                 prefix_tokens=prefix_tokens[k] if prefix_tokens else 0, changed_positions=changed[k] if changed else 0,
                 seconds=generate_seconds + update_seconds + reward_seconds,
                 generate_seconds=generate_seconds, update_seconds=update_seconds,
-                reward_seconds=reward_seconds, details=dict(result.details),
+                reward_seconds=reward_seconds, details=details,
             ))
         return attempts
 

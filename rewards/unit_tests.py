@@ -172,9 +172,11 @@ class UnitTests(BaseChecker):
         details: dict[str, Any] = {"isolation": run.isolation, "seconds": round(run.seconds, 3),
                                    "output": run.output[-2000:], "tests": len(tests)}
         if not run.verified:
-            details.update(passed_tests=0, error=run.error)
+            # The program timed out, crashed or broke the runner: the answer failed, the check did not
+            # (no error, so the engine reuses this result for an identical answer instead of re-running it).
+            details.update(passed_tests=0, run_error=run.error)
             return CheckResult(score=0.0, passed=False, feedback=f"0/{len(tests)} tests passed: {run.error}",
-                               details=details, error=run.error)
+                               details=details)
         reported = {int(r["index"]): r for r in run.steps if isinstance(r, dict) and "index" in r}
         passed = [i for i in tests if reported.get(i, {}).get("ok") is True]
         details["passed_tests"] = len(passed)

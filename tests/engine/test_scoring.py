@@ -61,3 +61,32 @@ def test_a_batch_that_hangs_times_out_as_a_whole():
     results = score_completions(reward, ["a", "b"], CONTEXTS, timeout_s=0.1)
     assert time.perf_counter() - start < 2
     assert all(r.score == 0.0 and "timed out" in r.error for r, _ in results)
+
+
+def test_real_numbers_of_any_type_are_scores():
+    from decimal import Decimal
+    from fractions import Fraction
+
+    import numpy as np
+    import torch
+
+    from latentseek_agents.scoring import as_check_fn, score_completion
+
+    for value in (np.float32(0.5), np.float64(0.5), torch.tensor(0.5), Decimal("0.5"), Fraction(1, 2)):
+        result, _ = score_completion(as_check_fn(lambda text, v=value: v), "x")
+        assert (result.score, result.error) == (0.5, None), type(value)
+        boxed, _ = score_completion(as_check_fn(lambda text, v=value: CheckResult(score=v)), "x")
+        assert type(boxed.score) is float and boxed.score == 0.5
+    text, _ = score_completion(as_check_fn(lambda text: "0.5"), "x")
+    assert text.score == 0.0 and "got str" in text.error
+
+
+def test_a_carelessly_built_result_is_normalised_not_a_crash():
+    from latentseek_agents.scoring import as_check_fn, score_completion
+
+    odd = CheckResult(score=1.0, passed=1, feedback=["looks", "right"], details=None)  # type: ignore[arg-type]
+    result, _ = score_completion(as_check_fn(lambda text: odd), "x")
+    assert (result.score, result.passed, result.feedback, dict(result.details)) == (1.0, True, "['looks', 'right']", {})
+    listed = CheckResult(score=0.2, details=[1, 2])  # type: ignore[arg-type]
+    result, _ = score_completion(as_check_fn(lambda text: listed), "x")
+    assert result.details == {"raw_details": "[1, 2]"}

@@ -311,3 +311,17 @@ def test_the_reward_sees_the_question_as_asked_whatever_the_prompt_style(tiny_lm
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is 4 + 4?"}]
     seeker(tiny_lm, reward, prompt_style=style).solve(messages)
     assert reward.calls[1][1]["prompt"] == "What is 4 + 4?"
+
+
+def test_a_reward_that_skips_the_first_answer_stops_the_search_and_says_so(tiny_lm):
+    reward = Recorder([None])
+    result = seeker(tiny_lm, reward, max_iters=5).solve("What is 2 + 3?")
+    assert (result.iterations, result.stop_reason, len(reward.calls)) == (0, "reward_skipped", 1)
+    first = result.trace[0]
+    assert first.score == 0.0 and first.details["skipped"] is True and "skipped" in first.feedback
+
+
+def test_carelessly_built_results_never_escape_solve(tiny_lm):
+    odd = CheckResult(score=0.0, feedback=42, details=None)  # type: ignore[arg-type]
+    result = seeker(tiny_lm, lambda text: odd, max_iters=1).solve("What is 2 + 3?")
+    assert [a.feedback for a in result.trace] == ["42", "42"] and result.trace[0].error is None

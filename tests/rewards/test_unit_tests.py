@@ -118,6 +118,8 @@ def test_infinite_loop_is_killed_within_the_bound():
     result, seconds = run_hostile("def f():\n    while True:\n        pass\n")
     assert result.score == 0.0 and seconds < 4.0 + 2.0
     assert "timed out" in result.feedback
+    # a looping answer is the model's failure, not the checker's: no error, so it is not re-run
+    assert result.error is None and "timed out" in result.details["run_error"]
     assert_still_works()
 
 
