@@ -11,7 +11,7 @@ is above ``score_threshold``, after at most ``max_iters`` updates.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,28 +120,54 @@ class LatentSeek:
         references: Sequence[Any] | None = None,
         *,
         on_attempt: AttemptCallback | None = None,
+        return_exceptions: bool = False,
         **context: Any,
     ) -> list[SeekResult]:
         """Solve several problems together: their generations and latent updates run batched.
 
         Results equal ``[solve(p, r) for p, r in ...]`` up to floating-point batching effects.
-        ``on_attempt(i, attempt)`` names the problem by its index ``i``.
+        ``on_attempt(i, attempt)`` names the problem by its index ``i``. With
+        ``return_exceptions=True`` a problem that can't be run (empty, too long for the model)
+        gets its ``ValueError`` in its place and the others are solved; otherwise it raises.
         """
+        if isinstance(problems, str) or not isinstance(problems, Sequence):
+            raise ValueError(f"problems must be a list of questions or message lists, got {type(problems).__name__}")
+        if not problems:
+            return []
+        if references is not None and (isinstance(references, (str, bytes, Mapping))
+                                       or not isinstance(references, Sequence)):
+            raise ValueError(f"references must be a list with one entry per problem, got a "
+                             f"{type(references).__name__} ({references!r:.40}); for one problem use solve()")
+        references = list(references) if references is not None else [None] * len(problems)
+        if len(references) != len(problems):
+            raise ValueError(f"references has {len(references)} entries for {len(problems)} problems")
+        prepared: list[_Problem | ValueError] = []
+        for p, r in zip(problems, references):
+            try:
+                prepared.append(self._prepare(p, r))
+            except ValueError as exc:
+                if not return_exceptions:
+                    raise
+                prepared.append(exc)
+        runnable = [i for i, item in enumerate(prepared) if isinstance(item, _Problem)]
+
+        def report(k: int, attempt: Attempt) -> None:
+            if on_attempt is not None:
+                on_attempt(runnable[k], attempt)
+
+        solved = iter(self._solve_prepared([prepared[i] for i in runnable], report, context)  # type: ignore[misc]
+                      if runnable else [])
+        return [next(solved) if isinstance(item, _Problem) else item for item in prepared]  # type: ignore[misc]
+
+    def _solve_prepared(self, batch: list[_Problem], on_attempt: AttemptCallback,
+                        context: dict[str, Any]) -> list[SeekResult]:
         import torch
 
         from .generation import continue_decoding, prefill
         from .latents import LatentOptimizer, num_latents
 
-        if isinstance(problems, str) or not isinstance(problems, Sequence):
-            raise ValueError("problems must be a list of questions or message lists")
-        if not problems:
-            return []
-        references = list(references) if references is not None else [None] * len(problems)
-        if len(references) != len(problems):
-            raise ValueError(f"references has {len(references)} entries for {len(problems)} problems")
         cfg = self.config
         torch.manual_seed(cfg.seed)
-        batch = [self._prepare(p, r) for p, r in zip(problems, references)]
         start = time.perf_counter()
         for item in batch:
             item.start = start

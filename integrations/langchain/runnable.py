@@ -97,10 +97,9 @@ class LatentSeekRunnable(LatentSeekSettings, RunnableSerializable[Any, SeekResul
                 child.on_chain_end(data)
                 dispatch_custom_event(ITERATION_EVENT, data, config=configs[slots[k]])
 
-            try:
-                results = self.seeker(overrides).solve_batch(problems, references, on_attempt=on_attempt)
-            except Exception as exc:  # noqa: BLE001 - e.g. one prompt too long: every item gets the error
-                results = [exc] * len(problems)
+            # A problem that can't run (empty, too long) gets its own error; the others are solved.
+            results = self.seeker(overrides).solve_batch(problems, references, on_attempt=on_attempt,
+                                                         return_exceptions=True)
             for i, result in zip(slots, results):
                 outputs[i] = result
         return outputs

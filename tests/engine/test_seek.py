@@ -325,3 +325,20 @@ def test_carelessly_built_results_never_escape_solve(tiny_lm):
     odd = CheckResult(score=0.0, feedback=42, details=None)  # type: ignore[arg-type]
     result = seeker(tiny_lm, lambda text: odd, max_iters=1).solve("What is 2 + 3?")
     assert [a.feedback for a in result.trace] == ["42", "42"] and result.trace[0].error is None
+
+
+def test_one_bad_problem_in_a_batch_costs_only_itself(tiny_lm):
+    s = seeker(tiny_lm, Recorder([0.0]), max_iters=1)
+    seen = []
+    out = s.solve_batch(["What is 2 + 3?", "  ", "What is 4 + 4?"], ["5", None, "8"], return_exceptions=True,
+                        on_attempt=lambda i, a: seen.append(i))
+    assert isinstance(out[0], SeekResult) and isinstance(out[1], ValueError) and isinstance(out[2], SeekResult)
+    assert sorted(set(seen)) == [0, 2]  # attempts are reported under the problems' own indices
+    assert [a.text for a in out[2].trace] == [a.text for a in s.solve("What is 4 + 4?", "8").trace]
+    with pytest.raises(ValueError, match="non-empty"):
+        s.solve_batch(["What is 2 + 3?", "  "])
+
+
+def test_references_must_be_one_per_problem_not_a_string(tiny_lm):
+    with pytest.raises(ValueError, match="references must be a list with one entry per problem, got a str"):
+        seeker(tiny_lm, Recorder()).solve_batch(["a?", "b?"], references="12")

@@ -177,6 +177,10 @@ def test_runnable_batch_uses_the_batched_engine_and_keeps_errors_per_item(tiny, 
     assert [a.text for a in outputs[0].trace] == [a.text for a in single.trace]
     with pytest.raises(ValueError, match="'question' or 'messages'"):
         seek.batch([{"oops": 1}])
+    # an item the engine refuses (an empty question) costs only itself
+    outputs = seek.batch(["2 + 3?", "   ", "4 + 4?"], return_exceptions=True)
+    assert [type(o).__name__ for o in outputs] == ["SeekResult", "ValueError", "SeekResult"]
+    assert [a.text for a in outputs[0].trace] == [a.text for a in single.trace]
 
 
 def test_async_paths_give_the_sync_results(tiny):
