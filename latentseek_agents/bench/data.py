@@ -42,7 +42,7 @@ def _row_problem(index: int, row: dict[str, Any]) -> BenchProblem:
     question = row.get("question", row.get("problem"))
     answer = row.get("answer", row.get("solution"))
     if not isinstance(question, str) or answer is None:
-        raise ValueError(f"row {index} is neither GSM8K (question/answer), MATH (problem/answer) nor "
+        raise ValueError(f"the row is neither GSM8K (question/answer), MATH (problem/answer) nor "
                          f"HumanEval (prompt/test/entry_point): keys {sorted(row)}")
     return BenchProblem(rid, "math", question, question, gsm8k_gold(str(answer)))
 
@@ -58,11 +58,30 @@ def load_problems(path: str | Path, limit: int | None = None) -> list[BenchProbl
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"--data {str(path)!r} is not a file")
-    problems = []
+    problems: list[BenchProblem] = []
+    seen: dict[str, int] = {}
     with path.open(encoding="utf-8") as f:
         for index, line in enumerate(f):
             if limit is not None and len(problems) >= limit:
                 break
-            if line.strip():
-                problems.append(_row_problem(index, json.loads(line)))
+            if not line.strip():
+                continue
+            where = f"{path}, line {index + 1}"
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise ValueError(f"{where}: not valid JSON ({exc})") from None
+            if not isinstance(row, dict):
+                raise ValueError(f"{where}: a row must be a JSON object, got a JSON {type(row).__name__}")
+            try:
+                problem = _row_problem(index, row)
+            except ValueError as exc:
+                raise ValueError(f"{where}: {exc}") from None
+            if not problem.question.strip():
+                raise ValueError(f"{where}: the question is empty")
+            if problem.id in seen:
+                raise ValueError(f"{where}: id {problem.id!r} repeats line {seen[problem.id]} (ids must be unique: "
+                                 "results are kept per id)")
+            seen[problem.id] = index + 1
+            problems.append(problem)
     return problems

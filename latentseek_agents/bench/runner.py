@@ -14,7 +14,7 @@ from .data import BenchProblem, load_problems
 from .methods import METHODS, MethodRun, run_method
 from .report import format_paired, format_table, paired, plot_curves, summarize
 
-__all__ = ["run_bench", "REWARDS", "read_rows", "gold_checker", "make_reward", "make_row"]
+__all__ = ["run_bench", "REWARDS", "read_rows", "gold_checker", "make_reward", "make_row", "run_settings"]
 
 # self: SelfJudge (the paper's self-reward); self_boxed: the same behind a format gate (no \boxed{}
 # answer scores 0, like the paper's format reward on some Prompt-1 runs); oracle: the gold check.
@@ -72,11 +72,23 @@ def make_row(problem: BenchProblem, method: str, reward: str, run: MethodRun, co
         "correct_at": [attempts[run.chosen(k)].correct for k in range(config.max_iters + 1)],
         "errors": [a.error for a in attempts if a.error],
         "flipped": [round(a.flipped, 4) for a in attempts if a.flipped is not None],
-        "settings": {"max_iters": config.max_iters, "lr": config.lr, "fraction": config.fraction,
-                     "steps_per_iter": config.steps_per_iter, "optimizer": config.optimizer,
-                     "policy": config.policy, "policy_temperature": config.policy_temperature,
-                     "select": config.select, "max_new_tokens": config.max_new_tokens},
     }
+
+
+def run_settings(config: LatentSeekConfig, model: Any, quantize: str | None, judge_tokens: int) -> dict[str, Any]:
+    """What a results row was computed with; part of the resume key (other settings, other rows).
+
+    Example:
+        >>> run_settings(LatentSeekConfig(), "default", None, 128)["model"]
+        'default'
+    """
+    name = model if isinstance(model, str) else getattr(model, "source", None) or getattr(model, "name", repr(model))
+    return {**config.to_dict(), "model": str(name), "quantize": quantize, "judge_tokens": judge_tokens}
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> str:
+    keys = sorted(set(old) | set(new))
+    return ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in keys if old.get(k) != new.get(k))
 
 
 def _local_rows(lm: Any, tasks: list[tuple[str, str, list[BenchProblem]]], config: LatentSeekConfig,
@@ -137,7 +149,15 @@ def run_bench(
         raise PermissionError("code problems run model code: pass --allow-code-execution to acknowledge it")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = {(r["id"], r["method"], r["reward"]) for r in read_rows(out) if not r.get("failed")}
+    settings = run_settings(config, model, quantize, judge_tokens)
+    earlier = read_rows(out)
+    others = [r for r in earlier if r.get("settings") != settings]
+    if others:
+        print(f"{out}: {len(others)} row(s) were computed with other settings ("
+              f"{_differences(others[-1].get('settings') or {}, settings)}); they are kept in the file but "
+              "neither resumed nor counted here")
+    done = {(r["id"], r["method"], r["reward"]) for r in earlier if r.get("settings") == settings
+            and not r.get("failed")}
     tasks = []
     for reward_name in rewards:
         for method in methods:
@@ -157,6 +177,7 @@ def run_bench(
             if out.stat().st_size and not out.read_bytes().endswith(b"\n"):
                 sink.write("\n")  # end a line cut short by an interrupted run before appending
             for row in rows_iter:
+                row["settings"] = settings
                 sink.write(json.dumps(row) + "\n")
                 sink.flush()
                 right += bool(row["correct"])
@@ -168,7 +189,8 @@ def run_bench(
         if ray_workers:
             print(f"ray: {ray_workers} workers, {pool.retries} batch re-submission(s) after a worker died")
             pool.close()
-    latest = {(r["id"], r["method"], r["reward"]): r for r in read_rows(out)}  # a retried row replaces its failure
+    latest = {(r["id"], r["method"], r["reward"]): r for r in read_rows(out)  # a retried row replaces its failure
+              if r.get("settings") == settings}
     rows = [r for r in latest.values() if r["method"] in methods and r["reward"] in rewards
             and r["id"] in {p.id for p in problems}]
     summary = summarize(rows)

@@ -238,3 +238,32 @@ def test_the_self_boxed_reward_scores_answers_without_a_box_zero_before_judging(
     out = tmp_path / "rows.jsonl"
     bench(tiny_lm, out, limit=1, methods=["cot"], rewards=["self_boxed"], judge_tokens=4)
     assert [(r["method"], r["reward"]) for r in read_rows(out)] == [("cot", "self_boxed")]
+
+
+def test_resume_is_keyed_by_settings_as_well(tiny_lm, tmp_path, capsys):
+    out = tmp_path / "rows.jsonl"
+    bench(tiny_lm, out, limit=2, methods=["cot"])
+    first = read_rows(out)
+    bench(tiny_lm, out, limit=2, methods=["cot"])  # same settings: nothing new
+    assert read_rows(out) == first
+    capsys.readouterr()
+    (summary,) = bench(tiny_lm, out, limit=2, methods=["cot"], config=CONFIG.replace(max_new_tokens=6))
+    assert "2 row(s) were computed with other settings (max_new_tokens 12 -> 6)" in capsys.readouterr().out
+    rows = read_rows(out)
+    assert len(rows) == 4 and summary["n"] == 2  # the new rows are counted, the old ones kept
+    assert {r["settings"]["max_new_tokens"] for r in rows} == {12, 6}
+
+
+@pytest.mark.parametrize(("lines", "message"), [
+    (['{"question": "a?", "answer": "#### 1"}', '[1, 2]'], "line 2: a row must be a JSON object, got a JSON list"),
+    (['{"question": "a?", "answer": "#### 1"}', '{"question": " ", "answer": "#### 2"}'], "line 2: the question is empty"),
+    (['{"id": 7, "question": "a?", "answer": "1"}', '{"id": 7, "question": "b?", "answer": "2"}'],
+     "line 2: id '7' repeats line 1"),
+    (['{"question": "a?", "answer": "1"}', '{"q": 1}'], "line 2: the row is neither GSM8K"),
+    (['{"question": "a?", "answer": "1"}', '{oops'], "line 2: not valid JSON"),
+])
+def test_bad_data_rows_are_named_by_file_and_line(tmp_path, lines, message):
+    data = tmp_path / "data.jsonl"
+    data.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=f"{data}, {message}"):
+        load_problems(data)
