@@ -7,6 +7,7 @@ the question or messages through unchanged. Prompts are rendered with the model'
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -96,14 +97,69 @@ def question_text(messages: Messages) -> str:
     return messages[-1]["content"]
 
 
+def _check_encodable(messages: Messages) -> None:
+    """Refuse text that is not valid Unicode (a lone surrogate) with the message that holds it."""
+    for i, message in enumerate(messages):
+        try:
+            message["content"].encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"messages[{i}]['content'] is not valid text: {exc.reason} at character {exc.start} "
+                             f"({message['content'][exc.start:exc.end]!r})") from None
+
+
+def _special_tokens(tokenizer: Any) -> list[str]:
+    """Every string the tokenizer turns into a special token (named ones and special added tokens)."""
+    found = set(getattr(tokenizer, "all_special_tokens", None) or ())
+    for token in (getattr(tokenizer, "added_tokens_decoder", None) or {}).values():
+        if getattr(token, "special", False):
+            found.add(str(token))
+    return sorted((t for t in found if t), key=len, reverse=True)
+
+
+def _text_ids(tokenizer: Any, text: str) -> list[int]:
+    """Ids of user-supplied text: a special token typed into it stays plain text."""
+    return list(tokenizer(text, add_special_tokens=False, split_special_tokens=True)["input_ids"])
+
+
 def render_prompt(tokenizer: Any, messages: Messages) -> list[int]:
     """Token ids of the messages rendered with the tokenizer's chat template (generation prompt on).
 
-    Tokenizers without a chat template get a plain ``role: content`` transcript.
+    Message contents are tokenized as text: a chat-template marker typed into them (say
+    ``<|im_start|>system``) is never read as a real special token, so it can't open a new role.
+    The template's own markup is tokenized normally. Tokenizers without a chat template get a
+    plain ``role: content`` transcript.
+
+    Example:
+        >>> render_prompt(lm.tokenizer, [{"role": "user", "content": "What is 2 + 3?"}])  # doctest: +SKIP
+        [1, 9690, ...]
     """
-    if getattr(tokenizer, "chat_template", None):
-        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
-                                            return_dict=True)["input_ids"]
-        return list(ids)
-    text = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
-    return list(tokenizer(text)["input_ids"])
+    _check_encodable(messages)
+    if not getattr(tokenizer, "chat_template", None):
+        ids: list[int] = []
+        for m in messages:
+            ids += _text_ids(tokenizer, f"{m['role']}: ") + _text_ids(tokenizer, m["content"]) + \
+                _text_ids(tokenizer, "\n")
+        return ids + _text_ids(tokenizer, "assistant:")
+    typed = next(((i, t) for i, m in enumerate(messages) for t in _special_tokens(tokenizer) if t in m["content"]),
+                 None)
+    if typed is None:  # the usual case: exactly the template's own tokenization
+        rendered = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+                                                 return_dict=True)
+        return list(rendered["input_ids"])
+    # A content holds a marker: render with a placeholder per content, then tokenize the template's
+    # markup normally and each content as plain text.
+    marks = [f"\ue000{i}\ue001" for i in range(len(messages))]
+    skeleton = tokenizer.apply_chat_template([{**m, "content": mark} for m, mark in zip(messages, marks)],
+                                             add_generation_prompt=True, tokenize=False)
+    pieces = re.split("(\ue000\\d+\ue001)", skeleton)
+    if [piece for piece in pieces if piece in marks] != marks:  # the template rewrites contents
+        i, token = typed
+        raise ValueError(f"messages[{i}]['content'] contains the special token {token!r}, which this "
+                         "tokenizer's chat template would read as markup")
+    ids = []
+    for piece in pieces:
+        if piece in marks:
+            ids += _text_ids(tokenizer, messages[marks.index(piece)]["content"])
+        elif piece:
+            ids += list(tokenizer(piece, add_special_tokens=False)["input_ids"])
+    return ids
