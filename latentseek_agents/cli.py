@@ -88,6 +88,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _writable_file(path: str, flag: str, *, make_folder: bool = False) -> None:
+    """Fail before any model loads if ``path`` can't be written (a folder, a missing folder, no rights)."""
+    import os
+    from pathlib import Path
+
+    target = Path(path)
+    if target.is_dir():
+        raise ValueError(f"{flag} {path!r} is a folder; give a file path")
+    folder = target.parent
+    if make_folder:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"{flag} {path!r}: its folder can't be created ({exc.strerror})") from None
+    if not folder.is_dir():
+        raise ValueError(f"{flag} {path!r}: its folder {str(folder)!r} does not exist")
+    if not os.access(target if target.exists() else folder, os.W_OK):
+        raise ValueError(f"{flag} {path!r} is not writable")
+
+
 def _summary(result: Any, seconds: float) -> str:
     from .answers import extract_answer
 
@@ -126,6 +146,8 @@ def _solve(args: argparse.Namespace) -> int:
     )
     if not args.question.strip():
         raise ValueError("question must be a non-empty string, got an empty string")
+    if args.trace:
+        _writable_file(args.trace, "--trace")
     start = time.perf_counter()
     lm = load_model(args.model, device=args.device, dtype=args.dtype, quantize=args.quantize)
     reward = MathAnswer(extract="auto") if args.reference else SelfJudge(lm, max_new_tokens=args.judge_tokens)
@@ -135,18 +157,27 @@ def _solve(args: argparse.Namespace) -> int:
     trace_file = open(args.trace, "a", encoding="utf-8") if args.trace else None
 
     def on_attempt(_: int, attempt: Any) -> None:
+        nonlocal trace_file
         bar.update(1)
         bar.set_postfix(iteration=attempt.iteration, score=f"{attempt.score:.2f}")
         if trace_file is not None:
-            trace_file.write(json.dumps({"question": args.question, **attempt.to_dict()}) + "\n")
-            trace_file.flush()
+            try:
+                trace_file.write(json.dumps({"question": args.question, **attempt.to_dict()}) + "\n")
+                trace_file.flush()
+            except OSError as exc:  # a side output failing never costs the result
+                print(f"latentseek: warning: --trace {args.trace!r} stopped being written ({exc}); the result "
+                      "is still printed", file=sys.stderr)
+                trace_file = None
 
     try:
         result = seeker.solve(args.question, reference=args.reference, on_attempt=on_attempt)
     finally:
         bar.close()
         if trace_file is not None:
-            trace_file.close()
+            try:
+                trace_file.close()
+            except OSError:
+                pass
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
@@ -161,8 +192,16 @@ def _bench(args: argparse.Namespace) -> int:
                               fraction=args.fraction, steps_per_iter=args.steps_per_iter,
                               optimizer=args.optimizer, policy=args.policy,
                               policy_temperature=args.policy_temperature, select=args.select)
-    run_bench(args.data, methods=[m.strip() for m in args.methods.split(",") if m.strip()],
-              rewards=[r.strip() for r in args.reward.split(",") if r.strip()], limit=args.limit,
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    rewards = [r.strip() for r in args.reward.split(",") if r.strip()]
+    if not methods:
+        raise ValueError(f"--methods names no method (got {args.methods!r})")
+    if not rewards:
+        raise ValueError(f"--reward names no reward (got {args.reward!r})")
+    _writable_file(args.out, "--out", make_folder=True)
+    if args.plot:
+        _writable_file(args.plot, "--plot")
+    run_bench(args.data, methods=methods, rewards=rewards, limit=args.limit,
               model=args.model, quantize=args.quantize, config=config, out=args.out, plot=args.plot, batch_size=args.batch_size,
               judge_tokens=args.judge_tokens, allow_code_execution=args.allow_code_execution,
               progress=not args.no_progress, ray_workers=args.num_workers if args.ray else None)
@@ -181,6 +220,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, PermissionError) as exc:
         print(f"latentseek: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("latentseek: interrupted (bench: finished rows are kept; the same command resumes)", file=sys.stderr)
+        return 130
     parser.error(f"unknown command {args.command!r}")
     return 2
 

@@ -44,7 +44,7 @@ def test_solve_prints_a_readable_summary(capsys, model_dir):
 @pytest.mark.parametrize(("args", "message"), [
     (["--fraction", "1.5"], "fraction must be a finite number in (0, 1], got 1.5"),
     (["--lr", "-1"], "lr must be a finite number in (0, 10], got -1.0"),
-    (["--max-iters", "-1"], "max_iters must be an integer >= 0, got -1"),
+    (["--max-iters", "-1"], "max_iters must be an integer in [0, 10000], got -1"),
     (["--device", "tpu"], "device must be"),
     (["--dtype", "int4"], "dtype must be one of"),
 ])
@@ -62,3 +62,28 @@ def test_empty_question_is_an_error(capsys, model_dir):
 def test_a_missing_model_is_an_error(capsys, tmp_path):
     code, _, err = run(capsys, "solve", "What is 2 + 3?", "--model", str(tmp_path / "missing"))
     assert code == 2 and "does not exist" in err
+
+
+@pytest.mark.parametrize("where", ["folder", "missing"])
+def test_an_unusable_output_path_is_refused_before_the_model_loads(capsys, tmp_path, where):
+    path = str(tmp_path) if where == "folder" else str(tmp_path / "no" / "such" / "trace.jsonl")
+    # the model path does not exist either: the output check must come first
+    code, _, err = run(capsys, "solve", "What is 2 + 3?", "--model", str(tmp_path / "missing"), "--trace", path)
+    assert code == 2 and "--trace" in err and ("is a folder" in err or "does not exist" in err)
+    code, _, err = run(capsys, "bench", "--data", "data/gsm8k/test_dev.jsonl", "--model", str(tmp_path / "missing"),
+                       "--out", str(tmp_path))
+    assert code == 2 and "--out" in err and "is a folder" in err
+
+
+def test_a_trace_that_fails_midway_never_costs_the_result(capsys, model_dir, tmp_path):
+    code, out, err = run(capsys, "solve", "What is 2 + 3?", "--reference", "5", "--model", model_dir,
+                         "--max-iters", "1", "--max-new-tokens", "8", "--json", "--no-progress",
+                         "--trace", "/dev/full")  # every write fails: no space left on device
+    assert code == 0 and json.loads(out)["iterations"] == 1
+    assert "--trace '/dev/full' stopped being written" in err
+
+
+def test_bench_with_no_methods_is_an_error(capsys, tmp_path):
+    code, _, err = run(capsys, "bench", "--data", "data/gsm8k/test_dev.jsonl", "--methods", ",",
+                       "--out", str(tmp_path / "r.jsonl"))
+    assert code == 2 and "--methods names no method" in err
