@@ -14,8 +14,8 @@ from typing import Any
 
 from latentseek_agents.config import LatentSeekConfig
 
-__all__ = ["CONFIG_FIELDS", "build_config", "cut_at_stop", "display_name", "fingerprint", "make_seeker",
-           "split_overrides"]
+__all__ = ["CONFIG_FIELDS", "build_config", "check_model_and_reward", "cut_at_stop", "display_name", "fingerprint",
+           "make_seeker", "split_overrides", "unknown_names"]
 
 CONFIG_FIELDS = tuple(f.name for f in fields(LatentSeekConfig))
 _DEFAULT_NAME = "SmolLM2-135M-Instruct"
@@ -30,6 +30,40 @@ def build_config(settings: Mapping[str, Any], overrides: Mapping[str, Any] | Non
     """
     merged = {k: v for k, v in {**settings, **(overrides or {})}.items() if k in CONFIG_FIELDS}
     return LatentSeekConfig(**merged)
+
+
+def unknown_names(given: Sequence[str], known: Sequence[str], what: str = "setting") -> str | None:
+    """A message naming each unknown name and the closest known one, or None if all are known.
+
+    Example:
+        >>> unknown_names(["max_iter"], ["max_iters", "lr"])
+        "unknown setting 'max_iter' (did you mean 'max_iters'?)"
+    """
+    import difflib
+
+    parts = []
+    for name in given:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    if not parts:
+        return None
+    return f"unknown {what}{'s' if len(parts) > 1 else ''} " + ", ".join(parts)
+
+
+def check_model_and_reward(model: Any, reward: Any, device: Any, dtype: Any) -> None:
+    """Check a wrapper's model, reward, device and dtype at construction, without loading anything."""
+    from latentseek_agents.models import LoadedModel, resolve_device, resolve_dtype
+
+    is_hf_model = callable(getattr(model, "get_output_embeddings", None))
+    if not (model is None or (isinstance(model, str) and model.strip()) or isinstance(model, LoadedModel)
+            or is_hf_model):
+        raise ValueError(f"model must be 'default', a hub id, a local folder or .gguf path, or a LoadedModel, "
+                         f"got {type(model).__name__} {model!r:.40}")
+    if reward is not None and not callable(getattr(reward, "check", None)) and not callable(reward):
+        raise ValueError(f"reward must be None (SelfJudge), a checker with .check or a callable, "
+                         f"got {type(reward).__name__}")
+    resolve_dtype(dtype, resolve_device(device))  # "device must be ...", "CUDA is not available", "dtype must be"
 
 
 def split_overrides(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from typing import Any
 
 import dspy
 
-from ..common import CONFIG_FIELDS, build_config, fingerprint
+from ..common import CONFIG_FIELDS, build_config, fingerprint, unknown_names
 from .engine import LatentSeekEngine, LatentSeekJob, current_job
 
 __all__ = ["LatentSeekModule"]
@@ -71,9 +71,13 @@ class LatentSeekModule(dspy.Module):
             raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
         if fail_count is not None and (not isinstance(fail_count, int) or fail_count < 0):
             raise ValueError(f"fail_count must be None or an integer >= 0, got {fail_count!r}")
-        unknown = sorted(set(latentseek_settings) - set(CONFIG_FIELDS))
-        if unknown:
-            raise TypeError(f"unknown LatentSeek setting(s): {unknown}; known: {list(CONFIG_FIELDS)}")
+        problem = unknown_names(list(latentseek_settings), CONFIG_FIELDS)
+        if problem:
+            raise TypeError(f"LatentSeekModule: {problem}")
+        owned = {"max_iters": "N (N - 1 latent updates)", "score_threshold": "threshold",
+                 "inclusive_threshold": "the module (a reward at or above threshold passes, as in dspy.Refine)"}
+        for name in sorted(set(latentseek_settings) & set(owned)):
+            raise ValueError(f"LatentSeekModule sets {name} from {owned[name]}; don't pass {name}=")
         self.module = module
         self.N = N
         # Stored behind a lambda (as BestOfN/Refine do) so a DSPy-module reward is not optimized.

@@ -14,7 +14,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from latentseek_agents.config import LatentSeekConfig
 
-from ..common import CONFIG_FIELDS, build_config, display_name, fingerprint, make_seeker, split_overrides
+from ..common import (
+    CONFIG_FIELDS,
+    build_config,
+    check_model_and_reward,
+    display_name,
+    fingerprint,
+    make_seeker,
+    split_overrides,
+    unknown_names,
+)
 
 __all__ = ["LatentSeekSettings", "messages_to_dicts"]
 
@@ -31,36 +40,42 @@ class LatentSeekSettings(BaseModel):
     reward: Any = Field(default=None, description="a checker or callable; None = SelfJudge on the same model")
     device: str = "auto"
     dtype: str = "auto"
-    lr: float = _DEFAULTS.lr
-    fraction: float = _DEFAULTS.fraction
-    max_latents: int = _DEFAULTS.max_latents
-    max_iters: int = _DEFAULTS.max_iters
-    score_threshold: float = _DEFAULTS.score_threshold
-    inclusive_threshold: bool = _DEFAULTS.inclusive_threshold
-    steps_per_iter: int = _DEFAULTS.steps_per_iter
-    optimizer: str = _DEFAULTS.optimizer
-    policy: str = _DEFAULTS.policy
-    policy_temperature: float = _DEFAULTS.policy_temperature
-    max_new_tokens: int = Field(default=_DEFAULTS.max_new_tokens, alias="max_tokens")
-    select: str = _DEFAULTS.select
-    seed: int = _DEFAULTS.seed
-    prompt_style: str = _DEFAULTS.prompt_style
-    grad_clip: float | None = _DEFAULTS.grad_clip
-    reward_timeout_s: float | None = _DEFAULTS.reward_timeout_s
+    # strict: the same types as LatentSeekConfig ('3', 2.0 or 'yes' are refused, not coerced)
+    lr: float = Field(default=_DEFAULTS.lr, strict=True)
+    fraction: float = Field(default=_DEFAULTS.fraction, strict=True)
+    max_latents: int = Field(default=_DEFAULTS.max_latents, strict=True)
+    max_iters: int = Field(default=_DEFAULTS.max_iters, strict=True)
+    score_threshold: float = Field(default=_DEFAULTS.score_threshold, strict=True)
+    inclusive_threshold: bool = Field(default=_DEFAULTS.inclusive_threshold, strict=True)
+    steps_per_iter: int = Field(default=_DEFAULTS.steps_per_iter, strict=True)
+    optimizer: str = Field(default=_DEFAULTS.optimizer, strict=True)
+    policy: str = Field(default=_DEFAULTS.policy, strict=True)
+    policy_temperature: float = Field(default=_DEFAULTS.policy_temperature, strict=True)
+    max_new_tokens: int = Field(default=_DEFAULTS.max_new_tokens, alias="max_tokens", strict=True)
+    select: str = Field(default=_DEFAULTS.select, strict=True)
+    seed: int = Field(default=_DEFAULTS.seed, strict=True)
+    prompt_style: str = Field(default=_DEFAULTS.prompt_style, strict=True)
+    grad_clip: float | None = Field(default=_DEFAULTS.grad_clip, strict=True)
+    reward_timeout_s: float | None = Field(default=_DEFAULTS.reward_timeout_s, strict=True)
 
     @model_validator(mode="before")
     @classmethod
-    def _no_null_max_tokens(cls, values: Any) -> Any:
-        # LangChain's standard params pass max_tokens=None meaning "default".
+    def _no_null_max_tokens_and_no_unknown_names(cls, values: Any) -> Any:
         if isinstance(values, dict):
+            # LangChain's standard params pass max_tokens=None meaning "default".
             for key in ("max_tokens", "max_new_tokens"):
                 if key in values and values[key] is None:
                     values.pop(key)
+            known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
+            problem = unknown_names(list(values), sorted(known))
+            if problem:
+                raise ValueError(f"{cls.__name__}: {problem}")
         return values
 
     @model_validator(mode="after")
     def _validate_settings(self) -> LatentSeekSettings:
         self.latentseek_config()  # raises ValueError("lr must be ...") on a bad setting
+        check_model_and_reward(self.model, self.reward, self.device, self.dtype)
         return self
 
     def latentseek_config(self, overrides: Mapping[str, Any] | None = None) -> LatentSeekConfig:

@@ -209,8 +209,11 @@ def test_a_non_latentseek_lm_is_a_clear_error():
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"N": 0}, "N must be an integer >= 1"),
     ({"threshold": 2}, r"threshold must be a number in \[0, 1\]"),
-    ({"lr": -1}, "lr must be a finite number in (0, 10]"),
-    ({"temperature": 0.7}, "unknown LatentSeek setting"),
+    ({"lr": -1}, r"lr must be a finite number in \(0, 10\]"),
+    ({"temperature": 0.7}, "unknown setting 'temperature'"),
+    ({"fracton": 0.1}, "unknown setting 'fracton' \\(did you mean 'fraction'\\?\\)"),
+    ({"max_iters": 5}, r"LatentSeekModule sets max_iters from N"),
+    ({"inclusive_threshold": False}, "LatentSeekModule sets inclusive_threshold"),
 ])
 def test_bad_module_arguments(kwargs, message):
     args = {"N": 2, "threshold": 1.0, **kwargs}

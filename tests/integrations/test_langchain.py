@@ -1,6 +1,7 @@
 """ChatLatentSeek, LatentSeekRunnable and LatentSeekTool inside real LangChain / LangGraph machinery."""
 
 import asyncio
+import time
 import subprocess
 import sys
 
@@ -67,10 +68,23 @@ def test_construction_never_loads_weights(monkeypatch):
     ({"lr": -1}, "lr must be a finite number in (0, 10]"),
     ({"fraction": 1.5}, "fraction must be a finite number in (0, 1]"),
     ({"optimizer": "rmsprop"}, "optimizer must be one of"),
+    ({"max_iter": 3}, "unknown setting 'max_iter' (did you mean 'max_iters'?)"),
+    ({"max_iters": "3"}, "Input should be a valid integer"),
+    ({"max_iters": 2.0}, "Input should be a valid integer"),
+    ({"inclusive_threshold": "yes"}, "Input should be a valid boolean"),
+    ({"model": 123}, "model must be 'default', a hub id"),
+    ({"reward": 42}, "reward must be None (SelfJudge), a checker"),
+    ({"device": "tpu"}, "device must be"),
+    ({"dtype": "int4"}, "dtype must be one of"),
 ])
-def test_a_bad_setting_fails_at_construction(settings, message):
-    with pytest.raises(ValidationError, match=message.replace("(", r"\(").replace("]", r"\]")):
-        ChatLatentSeek(**settings)
+@pytest.mark.parametrize("cls", ["ChatLatentSeek", "LatentSeekRunnable", "LatentSeekTool"])
+def test_a_bad_setting_fails_at_construction(settings, message, cls):
+    import re
+
+    wrapper = {"ChatLatentSeek": ChatLatentSeek, "LatentSeekRunnable": LatentSeekRunnable,
+               "LatentSeekTool": LatentSeekTool}[cls]
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        wrapper(**settings)
 
 
 def test_invoke_returns_the_answer_with_usage_and_metadata(tiny):
@@ -206,8 +220,12 @@ def test_the_event_loop_is_not_blocked(tiny):
                 await asyncio.sleep(0.01)
                 ticks += 1
 
+        def slow_reward(text):
+            time.sleep(0.05)  # the solve runs for 0.2 s at least; a blocked loop would not tick meanwhile
+            return 0.0
+
         task = asyncio.create_task(ticker())
-        await runnable(tiny, max_iters=3).ainvoke("2 + 3?")
+        await runnable(tiny, slow_reward, max_iters=3).ainvoke("2 + 3?")
         task.cancel()
         return ticks
 
