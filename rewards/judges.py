@@ -87,16 +87,30 @@ class LocalJudge:
         state["_lm"] = None
         return state
 
-    def _encode(self, prompt: str) -> list[int]:
+    def _encode(self, prompt: str, room: int = 0) -> list[int]:
+        """The rendered prompt's ids; a ValueError if they and ``room`` more tokens exceed the context."""
         from latentseek_agents.prompts import render_prompt
 
-        return render_prompt(self.lm.tokenizer, [{"role": "user", "content": prompt}])
+        ids = render_prompt(self.lm.tokenizer, [{"role": "user", "content": prompt}])
+        context = self.lm.context_length
+        if context is not None and len(ids) + room > context:
+            raise ValueError(f"the judge prompt has {len(ids)} tokens; with {room} more it exceeds the judge "
+                             f"model's context of {context} tokens")
+        return ids
+
+    def fits(self, prompt: str) -> str | None:
+        """None if ``prompt`` and a full reply fit the judge's context, else why not."""
+        try:
+            self._encode(prompt, self.max_new_tokens)
+        except ValueError as exc:
+            return str(exc)
+        return None
 
     def complete(self, prompts: Sequence[str]) -> list[str]:
-        """Greedy replies, one batch, generated tokens only."""
+        """Greedy replies, one batch, generated tokens only (a prompt too long for the context raises)."""
         from latentseek_agents.generation import generate
 
-        gens = generate(self.lm, [self._encode(p) for p in prompts], self.max_new_tokens)
+        gens = generate(self.lm, [self._encode(p, self.max_new_tokens) for p in prompts], self.max_new_tokens)
         return [self.lm.tokenizer.decode(g.tokens, skip_special_tokens=True) for g in gens]
 
     def option_probs(self, prompt: str, reply_prefix: str, options: Sequence[str]) -> dict[str, float]:
@@ -108,7 +122,12 @@ class LocalJudge:
         import torch
 
         tokenizer = self.lm.tokenizer
-        ids = self._encode(prompt) + list(tokenizer(reply_prefix, add_special_tokens=False)["input_ids"])
+        ids = self._encode(prompt) + list(tokenizer(reply_prefix, add_special_tokens=False,
+                                                    split_special_tokens=True)["input_ids"])
+        context = self.lm.context_length
+        if context is not None and len(ids) > context:  # never score past the window
+            raise ValueError(f"the judge prompt and reply have {len(ids)} tokens, over the judge model's "
+                             f"context of {context} tokens")
         with self.lm.lock, torch.no_grad():
             logits = self.lm.model(torch.tensor([ids], device=self.lm.device)).logits[0, -1].float()
         probs = torch.softmax(logits, dim=-1)

@@ -134,16 +134,22 @@ class SelfJudge(BaseChecker):
         prompts = list(prompts) if prompts is not None else [None] * len(completions)
         if len(prompts) != len(completions):
             raise ValueError(f"got {len(completions)} completions and {len(prompts)} prompts")
-        judged = [i for i, c in enumerate(completions) if isinstance(c, str) and c.strip()]
-        requests = []
-        for i in judged:
-            question = prompts[i] if isinstance(prompts[i], str) else str(prompts[i] or "")
-            solution = neutralize(completions[i], [VERDICT_MARKER])
-            requests += [_HEADER.format(question=question, solution=solution, task=check.task)
-                         for check in self.checks]
-        replies = self._backend.complete(requests) if requests else []
         results = [CheckResult(score=0.0, passed=False, feedback="empty solution: every check fails",
                                details={"checks": {}}) for _ in completions]
+        judged, requests = [], []
+        for i, completion in enumerate(completions):
+            if not (isinstance(completion, str) and completion.strip()):
+                continue
+            question = prompts[i] if isinstance(prompts[i], str) else str(prompts[i] or "")
+            solution = neutralize(completion, [VERDICT_MARKER])
+            asked = [_HEADER.format(question=question, solution=solution, task=check.task) for check in self.checks]
+            too_long = next((why for why in map(self._backend.fits, asked) if why), None)
+            if too_long:  # refused inside the bound, never fed past the model's window
+                results[i] = CheckResult.failure(f"not judged: {too_long}")
+                continue
+            judged.append(i)
+            requests += asked
+        replies = self._backend.complete(requests) if requests else []
         n = len(self.checks)
         for k, i in enumerate(judged):
             results[i] = self._verdicts(requests[k * n: (k + 1) * n], replies[k * n: (k + 1) * n])

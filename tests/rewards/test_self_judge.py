@@ -66,7 +66,7 @@ def test_score_is_one_minus_failed_weight_over_six(tiny_lm, monkeypatch):
         return [Generation(tokens=tokenizer(r)["input_ids"]) for r in replies]
 
     monkeypatch.setattr(generation, "generate", scripted)
-    result = SelfJudge(tiny_lm).check("5", prompt="What is 2 + 3?")
+    result = SelfJudge(tiny_lm, max_new_tokens=16).check("5", prompt="What is 2 + 3?")
     checks = result.details["checks"]
     assert [c["path"] for c in checks.values()] == ["parsed", "parsed", "parsed", "probability"]
     # understanding (1) failed; clear_answer (2) is decided by its verdict-token probabilities
@@ -100,3 +100,18 @@ def test_a_batch_is_judged_in_one_generation_and_scores_like_one_by_one(tiny_lm,
 def test_bad_settings():
     with pytest.raises(ValueError, match=r"max_new_tokens must be an integer in \[1, 32768\], got 0"):
         SelfJudge("default", max_new_tokens=0)
+
+
+def test_an_answer_too_long_for_the_judges_context_is_refused_not_fed(tiny_lm):
+    judge = SelfJudge(tiny_lm, max_new_tokens=6)
+    huge = "7 " * 2000  # the tiny model's context is 512 tokens
+    short, long_ = judge.check_batch(["It is 5.", huge], prompts=["What is 2 + 3?"] * 2)
+    assert long_.score == 0.0 and "exceeds the judge model's context of 512 tokens" in long_.error
+    assert short.error is None and short.details["checks"]  # the other answer was judged
+
+
+def test_verdict_probabilities_are_never_computed_past_the_window(tiny_lm):
+    from latentseek_agents.rewards.judges import LocalJudge
+
+    with pytest.raises(ValueError, match="over the judge model's context of 512 tokens"):
+        LocalJudge(tiny_lm).option_probs("question", "word " * 600, ["True", "False"])
