@@ -14,6 +14,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .cancel import check_cancelled
+
 if TYPE_CHECKING:
     import torch
 
@@ -177,6 +179,7 @@ def continue_decoding(
             cache.batch_select_indices(keep)
             mask, hidden = mask.index_select(0, keep), hidden.index_select(0, keep)
         while alive:
+            check_cancelled()  # a timed-out judge or an abandoned search stops here, within one step
             next_ids = _next_tokens(lm, hidden, temperature, generator)
             finished = []
             for slot, row in enumerate(alive):

@@ -180,14 +180,29 @@ def _validated(result: CheckResult) -> CheckResult:
     return result
 
 
+# Reward calls still running after their time-out. A model-backed reward stops at its next decoding
+# step (cooperative cancellation); other code can't be stopped from outside a thread, so at most
+# this many may linger before new reward calls are refused (each refusal is a recorded failure).
+MAX_LINGERING_REWARDS = 8
+_lingering = threading.Semaphore(MAX_LINGERING_REWARDS)
+
+
 def _run_with_timeout(fn: Callable[[], CheckResult], timeout_s: float) -> CheckResult:
+    from .cancel import cancel_scope
+
+    if not _lingering.acquire(blocking=False):
+        return CheckResult.failure(f"not run: {MAX_LINGERING_REWARDS} timed-out reward calls are still running")
     box: dict[str, Any] = {}
+    deadline = time.monotonic() + timeout_s
 
     def target() -> None:
         try:
-            box["result"] = fn()
+            with cancel_scope(deadline=deadline):
+                box["result"] = fn()
         except BaseException as exc:  # noqa: BLE001 - recorded, never lost
             box["error"] = exc
+        finally:
+            _lingering.release()
 
     worker = threading.Thread(target=target, name="latentseek-reward", daemon=True)
     worker.start()

@@ -112,10 +112,16 @@ class WorkerPool:
             self._all.discard(worker)
 
     def request(self, payload: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-        """Send one request; raise :class:`WorkerTimeout` if no answer comes within ``timeout_s``."""
-        with self._slots:
+        """Send one request; raise :class:`WorkerTimeout` if no answer comes within ``timeout_s``,
+        the wait for a free worker included (starting a new worker is bounded by ``start_timeout_s``)."""
+        asked = time.monotonic()
+        if not self._slots.acquire(timeout=timeout_s):
+            raise WorkerTimeout(f"no worker was free within {timeout_s:g} s")
+        try:
             worker = self._take()
-            deadline = time.monotonic() + timeout_s
+            # Waiting for a free worker counts against the bound; a worker started for this request
+            # (only idle workers that served before are reused) gets the whole bound once it is ready.
+            deadline = (asked if worker.requests else time.monotonic()) + timeout_s
             try:
                 assert worker.proc.stdin is not None
                 worker.proc.stdin.write(json.dumps(payload) + "\n")
@@ -132,6 +138,8 @@ class WorkerPool:
             worker.requests += 1
             self._idle.put(worker)
             return reply
+        finally:
+            self._slots.release()
 
     def close(self) -> None:
         """Kill every worker (also run at interpreter exit)."""

@@ -90,3 +90,40 @@ def test_a_carelessly_built_result_is_normalised_not_a_crash():
     listed = CheckResult(score=0.2, details=[1, 2])  # type: ignore[arg-type]
     result, _ = score_completion(as_check_fn(lambda text: listed), "x")
     assert result.details == {"raw_details": "[1, 2]"}
+
+
+def test_a_timed_out_model_backed_reward_stops_at_its_next_decoding_step(tiny_lm):
+    import threading
+
+    from latentseek_agents import LatentSeek, LatentSeekConfig
+    from latentseek_agents.generation import generate
+
+    threads = []
+
+    def endless_judge(text):
+        threads.append(threading.current_thread())
+        generate(tiny_lm, [[1, 2, 3]], 1_000_000, stop_ids=())  # would decode for hours
+        return 1.0
+
+    config = LatentSeekConfig(max_iters=0, max_new_tokens=4, reward_timeout_s=0.2)
+    result = LatentSeek(tiny_lm, reward=endless_judge, config=config).solve("What is 2 + 3?")
+    assert "timed out after 0.2 s" in result.trace[0].error
+    threads[0].join(timeout=60)
+    assert not threads[0].is_alive()  # cancelled inside its decoding loop, not left running
+    assert tiny_lm.lock.acquire(timeout=5)
+    tiny_lm.lock.release()
+
+
+def test_reward_calls_that_cannot_be_stopped_are_capped():
+    import threading
+
+    from latentseek_agents.scoring import MAX_LINGERING_REWARDS, as_check_fn, score_completion
+
+    release = threading.Event()
+    stuck = as_check_fn(lambda text: release.wait(30) and 1.0)
+    results = [score_completion(stuck, "x", timeout_s=0.01)[0] for _ in range(MAX_LINGERING_REWARDS + 2)]
+    release.set()
+    timed_out = [r for r in results if "timed out after" in r.error]
+    refused = [r for r in results if r.error.startswith(f"not run: {MAX_LINGERING_REWARDS} timed-out")]
+    assert len(timed_out) + len(refused) == len(results) and len(timed_out) <= MAX_LINGERING_REWARDS
+    assert results[-1] in refused and results[-2] in refused  # never more than the cap left running
