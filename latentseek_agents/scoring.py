@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
+from .cancel import Cancelled, cancel_scope
+
 __all__ = [
     "CheckResult",
     "Checker",
@@ -188,8 +190,6 @@ _lingering = threading.Semaphore(MAX_LINGERING_REWARDS)
 
 
 def _run_with_timeout(fn: Callable[[], CheckResult], timeout_s: float) -> CheckResult:
-    from .cancel import cancel_scope
-
     if not _lingering.acquire(blocking=False):
         return CheckResult.failure(f"not run: {MAX_LINGERING_REWARDS} timed-out reward calls are still running")
     box: dict[str, Any] = {}
@@ -207,7 +207,7 @@ def _run_with_timeout(fn: Callable[[], CheckResult], timeout_s: float) -> CheckR
     worker = threading.Thread(target=target, name="latentseek-reward", daemon=True)
     worker.start()
     worker.join(timeout_s)
-    if worker.is_alive():
+    if worker.is_alive() or isinstance(box.get("error"), Cancelled):  # stopped itself at the deadline
         return CheckResult.failure(f"reward timed out after {timeout_s:g} s")
     if "error" in box:
         raise box["error"]
