@@ -41,3 +41,30 @@ def test_latent_sweep_script_prints_one_row_per_variant_beside_the_compared_meth
     table = out.stdout.split("oracle reward, K = 1")[1]
     assert all(name in table for name in ("latentseek:faithful", "latentseek:sample", "cot"))
     assert sorted(p.name for p in (tmp_path / "sweep").iterdir()) == ["faithful.jsonl", "sample.jsonl"]
+
+
+def test_cpu_throughput_script_reports_every_figure_on_a_tiny_model(tiny_model_dir):
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "cpu_throughput.py"), "--model", tiny_model_dir,
+                          "--batches", "1,2", "--tokens", "3", "--repeats", "1", "--batch", "2"],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    for figure in ("copy bandwidth", "fp32 GEMM", "int8 dynamic-quantized Linear", "engine loop",
+                   "transformers generate", "latent update", "grouped by prompt length", "two single-thread workers",
+                   "int8 / float32, engine loop"):
+        assert figure in out.stdout, figure
+
+
+def test_compare_results_pairs_files_on_the_same_problems(tmp_path):
+    import json
+
+    for name, right in (("fp32", {0, 1, 2}), ("int8", {0, 3})):
+        rows = [{"id": str(i), "method": "cot", "reward": "oracle", "correct": i in right, "first_correct": i in right,
+                 "attempts": 1, "tokens": 10, "generate_s": 1.0, "update_s": 0.0, "reward_s": 0.0}
+                for i in range(5)]
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "compare_results.py"),
+                          str(tmp_path / "fp32.jsonl"), str(tmp_path / "int8.jsonl")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    line = next(line for line in out.stdout.splitlines() if line.startswith("cot[fp32] (oracle)"))
+    assert line.split()[-6:] == ["5", "3", "2", "1", "2", "1.0000"]  # n, A right, B right, fixed, broken, p

@@ -1,0 +1,47 @@
+"""Compare `latentseek bench` results files on the same problems: one summary table and every paired
+comparison (fixed / broken counts, exact McNemar p), each file's rows labelled by the file's name.
+
+    python benchmarks/compare_results.py cot_fp32.jsonl cot_int8.jsonl            # e.g. int8 vs float32
+    python benchmarks/compare_results.py a.jsonl b.jsonl --labels fp32,int8 --common
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="+", help="results files of latentseek bench")
+    parser.add_argument("--labels", help="comma-separated labels, one per file (default: the file names)")
+    parser.add_argument("--common", action="store_true", help="keep only problems every group answered")
+    args = parser.parse_args(argv)
+
+    from latentseek_agents.bench.report import format_paired, format_table, paired, summarize
+    from latentseek_agents.bench.runner import read_rows
+
+    labels = args.labels.split(",") if args.labels else [Path(f).stem for f in args.files]
+    if len(labels) != len(args.files):
+        print(f"compare_results: error: {len(labels)} labels for {len(args.files)} files", file=sys.stderr)
+        return 2
+    rows = []
+    for path, label in zip(args.files, labels):
+        if not Path(path).is_file():
+            print(f"compare_results: error: {path!r} is not a file", file=sys.stderr)
+            return 2
+        latest = {(r["id"], r["method"], r["reward"]): r for r in read_rows(path) if not r.get("failed")}
+        rows += [{**r, "method": f"{r['method']}[{label}]"} for r in latest.values()]
+    if args.common:
+        groups = {(r["method"], r["reward"]) for r in rows}
+        ids = set.intersection(*({r["id"] for r in rows if (r["method"], r["reward"]) == g} for g in groups))
+        rows = [r for r in rows if r["id"] in ids]
+    print(format_table(summarize(rows)))
+    print()
+    print(format_paired(paired(rows)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
