@@ -88,6 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+DEFAULT_MODEL_NOTE = (
+    "note         : this ran the embedded demo model, SmolLM2-135M-Instruct, which solves almost no\n"
+    "               GSM8K: a wrong answer and score 0 are expected, the run shows the loop working.\n"
+    "               For a competent model: python3 benchmarks/eval_model.py --dest models, then\n"
+    "               --model models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf (or any hub id / local folder).\n"
+    "               Measured results: cookbook/results/README.md"
+)
+
+
 def _writable_file(path: str, flag: str, *, make_folder: bool = False) -> None:
     """Fail before any model loads if ``path`` can't be written (a folder, a missing folder, no rights)."""
     import os
@@ -182,6 +191,8 @@ def _solve(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
         print(_summary(result, time.perf_counter() - start))
+        if args.model == "default":
+            print(DEFAULT_MODEL_NOTE)
     return 0
 
 

@@ -140,13 +140,14 @@ def accuracy_curve(rows: Sequence[dict[str, Any]], max_iters: int) -> dict[tuple
 def plot_curves(rows: Sequence[dict[str, Any]], max_iters: int, path: str | Path) -> None:
     """Write a PNG of accuracy against extra generations per method (needs matplotlib)."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
     except ImportError as exc:
         raise ImportError("--plot needs matplotlib: pip install 'latentseek-agents[bench]'") from exc
-    fig, ax = plt.subplots(figsize=(6, 4))
+    # Its own Figure on an Agg canvas: matplotlib's global backend and pyplot state are left alone.
+    fig = Figure(figsize=(6, 4))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     for (method, reward), curve in sorted(accuracy_curve(rows, max_iters).items()):
         ax.plot(range(len(curve)), [100 * v for v in curve], marker="o", label=f"{method} ({reward})")
     ax.set_xticks(range(max_iters + 1))
@@ -158,4 +159,3 @@ def plot_curves(rows: Sequence[dict[str, Any]], max_iters: int, path: str | Path
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=120)
-    plt.close(fig)

@@ -124,9 +124,17 @@ def test_an_interrupted_line_is_ignored_and_redone(tiny_lm, tmp_path):
 
 
 def test_the_plot_is_a_png(tiny_lm, tmp_path):
-    plot = tmp_path / "fig.png"
-    bench(tiny_lm, tmp_path / "rows.jsonl", methods=["cot", "latentseek"], plot=plot)
-    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    import matplotlib
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # a caller's own choice of backend...
+    try:
+        plot = tmp_path / "fig.png"
+        bench(tiny_lm, tmp_path / "rows.jsonl", methods=["cot", "latentseek"], plot=plot)
+        assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert matplotlib.get_backend() == "svg"  # ...is left alone
+    finally:
+        matplotlib.use(before)
 
 
 def test_the_choice_rules_at_each_budget():
