@@ -15,7 +15,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .config import LatentSeekConfig
-from .result import Attempt, SeekResult
+from .result import Attempt, SearchEvent, SeekResult
 from .scoring import CheckResult, Checker
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ __all__ = [
     "LatentSeekConfig",
     "LoadedModel",
     "ModelNotFoundError",
+    "SearchEvent",
     "SeekResult",
     "load_model",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Attempt", "SeekResult", "STOP_REASONS"]
+__all__ = ["Attempt", "SearchEvent", "SeekResult", "STOP_REASONS"]
 
 STOP_REASONS = ("threshold", "max_iters", "no_latents", "reward_skipped")
 
@@ -117,3 +117,24 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
+
+
+@dataclass(frozen=True)
+class SearchEvent:
+    """One step of :meth:`LatentSeek.iter_solve`'s stream.
+
+    Attributes:
+        kind: ``"attempt"`` (a scored attempt of problem ``index``) or ``"result"`` (its final answer).
+        index: which problem, in the order given.
+        attempt: the scored attempt (``kind == "attempt"``).
+        result: the problem's :class:`SeekResult` (``kind == "result"``).
+
+    Example:
+        >>> SearchEvent("attempt", 0).kind
+        'attempt'
+    """
+
+    kind: str
+    index: int
+    attempt: Attempt | None = None
+    result: SeekResult | None = None

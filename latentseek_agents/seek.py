@@ -10,15 +10,17 @@ is above ``score_threshold``, after at most ``max_iters`` updates.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .answers import extract_answer
+from .cancel import cancel_scope, check_cancelled
 from .config import LatentSeekConfig
 from .prompts import Problem, build_messages, question_text, render_prompt
-from .result import Attempt, SeekResult
+from .result import Attempt, SearchEvent, SeekResult
 from .scoring import CheckResult, RewardLike, as_check_fn, score_completions
 
 __all__ = ["LatentSeek"]
@@ -150,17 +152,62 @@ class LatentSeek:
                     raise
                 prepared.append(exc)
         runnable = [i for i, item in enumerate(prepared) if isinstance(item, _Problem)]
+        results: dict[int, SeekResult] = {}
+        if runnable:
+            for event in self._search([prepared[i] for i in runnable], context):  # type: ignore[misc]
+                if event.attempt is not None and on_attempt is not None:
+                    on_attempt(runnable[event.index], event.attempt)
+                if event.result is not None:
+                    results[runnable[event.index]] = event.result
+        return [results[i] if isinstance(item, _Problem) else item for i, item in enumerate(prepared)]  # type: ignore[misc]
 
-        def report(k: int, attempt: Attempt) -> None:
-            if on_attempt is not None:
-                on_attempt(runnable[k], attempt)
+    def iter_solve(
+        self,
+        problems: Problem | Sequence[Problem],
+        references: Any = None,
+        *,
+        cancel: threading.Event | None = None,
+        **context: Any,
+    ) -> Iterator[SearchEvent]:
+        """The search as a stream: one event per scored attempt as it happens, one per problem when
+        its answer is final. ``solve`` and ``solve_batch`` are consumers of this stream.
 
-        solved = iter(self._solve_prepared([prepared[i] for i in runnable], report, context)  # type: ignore[misc]
-                      if runnable else [])
-        return [next(solved) if isinstance(item, _Problem) else item for item in prepared]  # type: ignore[misc]
+        Closing the iterator (``close()``, leaving a ``for`` loop, a client that disconnects) stops
+        the search: nothing decodes while the stream waits for its consumer, so no step runs after
+        the close, and the model's lock is free. Setting ``cancel`` from another thread stops a
+        search mid-decode at its next step (the stream then raises
+        :class:`~latentseek_agents.cancel.Cancelled`).
 
-    def _solve_prepared(self, batch: list[_Problem], on_attempt: AttemptCallback,
-                        context: dict[str, Any]) -> list[SeekResult]:
+        Args:
+            problems: one question (or message list), or a list of them.
+            references: the reference (one problem) or one per problem.
+
+        Example:
+            >>> for event in seeker.iter_solve("What is 6 * 7?", reference="42"):   # doctest: +SKIP
+            ...     print(event.kind, event.attempt.score if event.attempt else event.result.answer)
+            attempt 0.0
+            attempt 1.0
+            result 42
+        """
+        single = isinstance(problems, str) or (isinstance(problems, Sequence) and bool(problems)
+                                               and isinstance(problems[0], Mapping))
+        batch = [problems] if single else list(problems)  # type: ignore[list-item]
+        if single:
+            references = [references]
+        elif references is not None and (isinstance(references, (str, bytes, Mapping))
+                                         or not isinstance(references, Sequence)):
+            raise ValueError(f"references must be a list with one entry per problem, got a "
+                             f"{type(references).__name__} ({references!r:.40})")
+        references = list(references) if references is not None else [None] * len(batch)
+        if len(references) != len(batch):
+            raise ValueError(f"references has {len(references)} entries for {len(batch)} problems")
+        prepared = [self._prepare(p, r) for p, r in zip(batch, references)]
+        return self._search(prepared, context, cancel) if prepared else iter(())
+
+    def _search(self, batch: list[_Problem], context: dict[str, Any],
+                cancel: threading.Event | None = None) -> Iterator[SearchEvent]:
+        """The loop as a generator. It never yields while it holds the model's lock or is decoding;
+        each blocking phase runs under the ``cancel`` event's scope (checked once per decoding step)."""
         import torch
 
         from .generation import continue_decoding, prefill
@@ -174,15 +221,17 @@ class LatentSeek:
 
         # Iteration 0: the greedy chain of thought, recording the hidden states.
         t0 = time.perf_counter()
-        prompt = prefill(self.lm, [p.prompt_ids for p in batch])
-        first = continue_decoding(self.lm, prompt, range(len(batch)), [p.budget for p in batch],
-                                capture_hidden=cfg.max_latents)
-        gen_seconds = (time.perf_counter() - t0) / len(batch)
+        with cancel_scope(event=cancel):
+            prompt = prefill(self.lm, [p.prompt_ids for p in batch])
+            first = continue_decoding(self.lm, prompt, range(len(batch)), [p.budget for p in batch],
+                                    capture_hidden=cfg.max_latents)
+            gen_seconds = (time.perf_counter() - t0) / len(batch)
+            attempts = self._score_all(batch, [gen.tokens for gen in first], 0, context,
+                                       generate_seconds=gen_seconds)
         hidden: list[Any] = []
-        attempts = self._score_all(batch, [gen.tokens for gen in first], 0, context,
-                                   generate_seconds=gen_seconds)
         for i, (item, gen, attempt) in enumerate(zip(batch, first, attempts)):
-            self._record(i, item, attempt, on_attempt)
+            self._record(item, attempt)
+            yield SearchEvent("attempt", i, attempt=attempt)
             item.latents = num_latents(len(gen.tokens), cfg.fraction, cfg.max_latents)
             hidden.append(gen.hidden[: item.latents] if gen.hidden is not None else None)
             if attempt.passed:
@@ -194,6 +243,8 @@ class LatentSeek:
             elif cfg.max_iters == 0:
                 item.stop_reason = "max_iters"
             item.prefix = gen.tokens[: item.latents]
+            if item.stop_reason is not None:
+                yield SearchEvent("result", i, result=self._result(item))
 
         active = [i for i, item in enumerate(batch) if item.stop_reason is None]
         optimizer = LatentOptimizer(self.lm, [hidden[i] for i in active], cfg) if active else None
@@ -206,7 +257,8 @@ class LatentSeek:
             if not active:
                 break
             t0 = time.perf_counter()
-            with self.lm.lock:
+            with cancel_scope(event=cancel), self.lm.lock:
+                check_cancelled()
                 if cfg.policy == "sample":
                     optimizer.step({slot[i]: _advantage(batch[i].trace) for i in active},
                                    actions={slot[i]: batch[i].prefix for i in active})
@@ -231,29 +283,30 @@ class LatentSeek:
                 else:
                     to_continue.append(i)
             t0 = time.perf_counter()
-            if to_continue:
-                gens = continue_decoding(
-                    self.lm, prompt, to_continue,
-                    [max(batch[i].budget - len(new_prefix[i]), 0) for i in to_continue],
-                    prefixes=[new_prefix[i] for i in to_continue],
-                )
-                for i, gen in zip(to_continue, gens):
-                    tokens[i] = new_prefix[i] + gen.tokens
-            gen_seconds = (time.perf_counter() - t0) / len(active)
-
-            attempts = self._score_all([batch[i] for i in active], [tokens[i] for i in active], iteration,
-                                       context, generate_seconds=gen_seconds, update_seconds=update_seconds,
-                                       prefix_tokens=[len(new_prefix[i]) for i in active],
-                                       changed=[changed[i] for i in active])
+            with cancel_scope(event=cancel):
+                if to_continue:
+                    gens = continue_decoding(
+                        self.lm, prompt, to_continue,
+                        [max(batch[i].budget - len(new_prefix[i]), 0) for i in to_continue],
+                        prefixes=[new_prefix[i] for i in to_continue],
+                    )
+                    for i, gen in zip(to_continue, gens):
+                        tokens[i] = new_prefix[i] + gen.tokens
+                gen_seconds = (time.perf_counter() - t0) / len(active)
+                attempts = self._score_all([batch[i] for i in active], [tokens[i] for i in active], iteration,
+                                           context, generate_seconds=gen_seconds, update_seconds=update_seconds,
+                                           prefix_tokens=[len(new_prefix[i]) for i in active],
+                                           changed=[changed[i] for i in active])
             for i, attempt in zip(active, attempts):
-                self._record(i, batch[i], attempt, on_attempt)
+                self._record(batch[i], attempt)
+                yield SearchEvent("attempt", i, attempt=attempt)
                 if attempt.passed:
                     batch[i].stop_reason = "threshold"
+                elif iteration == cfg.max_iters:
+                    batch[i].stop_reason = "max_iters"
+                if batch[i].stop_reason is not None:
+                    yield SearchEvent("result", i, result=self._result(batch[i]))
             active = [i for i in active if batch[i].stop_reason is None]
-        for item in batch:
-            if item.stop_reason is None:
-                item.stop_reason = "max_iters"
-        return [self._result(item) for item in batch]
 
     # ------------------------------------------------------------------ helpers
     def _prepare(self, problem: Problem, reference: Any) -> _Problem:
@@ -328,11 +381,10 @@ class LatentSeek:
                                    details={**previous.details, "cached": True}), 0.0
         return None
 
-    def _record(self, index: int, item: _Problem, attempt: Attempt, on_attempt: AttemptCallback | None) -> None:
+    @staticmethod
+    def _record(item: _Problem, attempt: Attempt) -> None:
         item.trace.append(attempt)
         item.seconds = time.perf_counter() - item.start
-        if on_attempt is not None:
-            on_attempt(index, attempt)
 
     def _result(self, item: _Problem) -> SeekResult:
         trace = item.trace

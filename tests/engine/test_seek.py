@@ -342,3 +342,55 @@ def test_one_bad_problem_in_a_batch_costs_only_itself(tiny_lm):
 def test_references_must_be_one_per_problem_not_a_string(tiny_lm):
     with pytest.raises(ValueError, match="references must be a list with one entry per problem, got a str"):
         seeker(tiny_lm, Recorder()).solve_batch(["a?", "b?"], references="12")
+
+
+def test_the_search_streams_each_attempt_as_it_happens_then_the_result(tiny_lm):
+    s = seeker(tiny_lm, Recorder([0.0, 0.0, 1.0]), max_iters=4)
+    events = list(s.iter_solve("What is 2 + 3?", reference="5"))
+    assert [e.kind for e in events] == ["attempt", "attempt", "attempt", "result"]
+    assert [e.attempt.iteration for e in events[:3]] == [0, 1, 2]
+    result = events[-1].result
+    assert result.stop_reason == "threshold" and result.trace == [e.attempt for e in events[:3]]
+    again = seeker(tiny_lm, Recorder([0.0, 0.0, 1.0]), max_iters=4).solve("What is 2 + 3?", reference="5")
+    assert [a.text for a in again.trace] == [a.text for a in result.trace]  # solve consumes the same stream
+
+
+def test_a_batch_streams_results_as_problems_finish(tiny_lm):
+    s = seeker(tiny_lm, lambda text, reference: float(reference == "stop"), max_iters=2)
+    events = list(s.iter_solve(["What is 2 + 3?", "What is 4 + 4?"], references=["go", "stop"]))
+    results = [(e.index, e.result.iterations) for e in events if e.kind == "result"]
+    assert results == [(1, 0), (0, 2)]  # the problem that passed at once is final first
+
+
+def test_closing_the_stream_stops_the_search_and_frees_the_model(tiny_lm, monkeypatch):
+    import latentseek_agents.generation as generation
+
+    decodes = []
+    real = generation.continue_decoding
+    monkeypatch.setattr(generation, "continue_decoding", lambda *a, **k: decodes.append(1) or real(*a, **k))
+    reward = Recorder([0.0])
+    stream = seeker(tiny_lm, reward, max_iters=8).iter_solve("What is 2 + 3?")
+    first = next(stream)
+    assert first.kind == "attempt" and len(decodes) == 1
+    stream.close()  # an agent gives up, a client disconnects
+    assert tiny_lm.lock.acquire(blocking=False)  # free at once: nothing was decoding
+    tiny_lm.lock.release()
+    assert len(decodes) == 1 and len(reward.calls) == 1  # no step ran after the close
+
+
+def test_a_cancel_event_stops_a_search_mid_decode(tiny_lm):
+    import threading
+
+    from latentseek_agents.cancel import Cancelled
+
+    cancel = threading.Event()
+
+    def reward(text):
+        cancel.set()  # cancelled while the first answer is being scored: the next decode stops
+        return 0.0
+
+    stream = seeker(tiny_lm, reward, max_iters=8, max_new_tokens=64).iter_solve("What is 2 + 3?", cancel=cancel)
+    with pytest.raises(Cancelled, match="the caller cancelled"):
+        list(stream)
+    assert tiny_lm.lock.acquire(blocking=False)
+    tiny_lm.lock.release()
