@@ -9,8 +9,6 @@ arguments (``chat.invoke(q, reference="72", max_iters=2)``) or from ``config["co
 
 from __future__ import annotations
 
-import queue
-import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
@@ -32,7 +30,6 @@ from .settings import LatentSeekSettings, messages_to_dicts
 __all__ = ["ChatLatentSeek", "ITERATION_EVENT"]
 
 ITERATION_EVENT = "latentseek_iteration"
-_DONE = object()
 # BaseChatModel.stream gives _stream no run manager: stream()/astream() put the run's callback
 # manager and run id here, so per-attempt custom events reach astream_events and handlers.
 _stream_run: ContextVar[tuple[Any, uuid.UUID] | None] = ContextVar("latentseek_stream_run", default=None)
@@ -182,28 +179,20 @@ class ChatLatentSeek(LatentSeekSettings, BaseChatModel):
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         seeker, chat, reference = self._prepare(messages, kwargs)
-        events: queue.Queue[Any] = queue.Queue()
-
-        def work() -> None:
-            try:
-                events.put(seeker.solve(chat, reference=reference, on_attempt=lambda _, a: events.put(a)))
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-                events.put(exc)
-            events.put(_DONE)
-
-        worker = threading.Thread(target=work, name="latentseek-stream", daemon=True)
-        worker.start()
+        # A consumer of the engine's stream: no thread, no queue; a caller that stops reading
+        # (closes this generator) stops the search, with the model lock free.
         result = None
-        while (item := events.get()) is not _DONE:
-            if isinstance(item, BaseException):
-                raise item
-            if hasattr(item, "trace"):
-                result = item
-                continue
-            emit_iteration(run_manager, item)
-            yield ChatGenerationChunk(message=AIMessageChunk(
-                content=[{"type": "reasoning", "reasoning": _reasoning_line(item), "index": 0}]))
-        worker.join()
+        stream = seeker.iter_solve(chat, reference=reference)
+        try:
+            for event in stream:
+                if event.result is not None:
+                    result = event.result
+                    continue
+                emit_iteration(run_manager, event.attempt)
+                yield ChatGenerationChunk(message=AIMessageChunk(
+                    content=[{"type": "reasoning", "reasoning": _reasoning_line(event.attempt), "index": 0}]))
+        finally:
+            stream.close()
         out = self._message(result, stop)
         yield ChatGenerationChunk(message=AIMessageChunk(
             content=[{"type": "text", "text": out["text"], "index": 1}], usage_metadata=out["usage"],

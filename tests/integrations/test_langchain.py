@@ -295,3 +295,14 @@ def test_reward_check_results_reach_the_metadata(tiny):
     reward = lambda text: CheckResult(score=1.0, feedback="fine")  # noqa: E731
     message = chat(tiny, reward).invoke("2 + 3?")
     assert message.response_metadata["latentseek"]["stop_reason"] == "threshold"
+
+
+def test_a_stream_the_caller_stops_reading_stops_the_search(tiny):
+    reward = Script(0.0)
+    stream = chat(tiny, reward, max_iters=8).stream("What is 2 + 3?")
+    first = next(stream)
+    assert first.content[0]["type"] == "reasoning"
+    stream.close()  # the agent moved on
+    assert len(reward.calls) == 1  # no attempt after the first was decoded or scored
+    assert tiny.lock.acquire(blocking=False)
+    tiny.lock.release()
