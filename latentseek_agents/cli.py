@@ -178,8 +178,13 @@ def _solve(args: argparse.Namespace) -> int:
                       "is still printed", file=sys.stderr)
                 trace_file = None
 
+    result = None
     try:
-        result = seeker.solve(args.question, reference=args.reference, on_attempt=on_attempt)
+        for event in seeker.iter_solve(args.question, reference=args.reference):  # the engine's own stream
+            if event.attempt is not None:
+                on_attempt(event.index, event.attempt)
+            else:
+                result = event.result
     finally:
         bar.close()
         if trace_file is not None:
