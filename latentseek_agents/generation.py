@@ -10,7 +10,7 @@ the batch, so finished problems cost nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -132,7 +132,6 @@ def continue_decoding(
     *,
     prefixes: Sequence[Sequence[int]] | None = None,
     capture_hidden: int = 0,
-    on_token: Callable[[int], None] | None = None,
     stop_ids: Collection[int] | None = None,
     temperature: float = 0.0,
     generator: Any = None,
@@ -146,7 +145,6 @@ def continue_decoding(
         max_new_tokens: token budget per row (not counting the prefix).
         prefixes: per row, tokens appended after the prompt before decoding (the decoded latents).
         capture_hidden: keep the hidden states of the first this-many generated tokens.
-        on_token: called with the number of rows still decoding after each step (progress).
         stop_ids: tokens that end a row (default: the model's eos tokens; ``()`` never stops early).
         temperature: 0 decodes greedily; above 0 samples from ``softmax(logits / temperature)``.
         generator: the ``torch.Generator`` used for sampling (for reproducible samples).
@@ -199,8 +197,6 @@ def continue_decoding(
                 mask, next_ids = mask.index_select(0, keep), next_ids.index_select(0, keep)
             mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
             hidden = _forward(lm, next_ids[:, None], mask, cache)[:, -1, :]
-            if on_token is not None:
-                on_token(len(alive))
     return [
         Generation(tokens=outputs[i], hidden=torch.stack(captured[i]) if captured[i] else None)
         for i in range(len(rows))

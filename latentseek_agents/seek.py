@@ -213,8 +213,7 @@ class LatentSeek:
         from .generation import continue_decoding, prefill
         from .latents import LatentOptimizer, num_latents
 
-        cfg = self.config
-        torch.manual_seed(cfg.seed)
+        cfg = self.config  # randomness (policy="sample") comes from a generator seeded per solve
         start = time.perf_counter()
         for item in batch:
             item.start = start

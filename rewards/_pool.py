@@ -88,8 +88,6 @@ class WorkerPool:
         self._slots = threading.BoundedSemaphore(size)
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
-        self.started = 0
-        self.killed = 0
         atexit.register(self.close)
 
     def _take(self) -> _Worker:
@@ -100,7 +98,6 @@ class WorkerPool:
                 worker = _Worker(self.module, self.env, self.start_timeout_s)
                 with self._lock:
                     self._all.add(worker)
-                    self.started += 1
                 return worker
             if worker.proc.poll() is None:
                 return worker
@@ -129,8 +126,6 @@ class WorkerPool:
                 reply = worker.read(deadline - time.monotonic())
             except WorkerTimeout:
                 self._discard(worker)
-                with self._lock:
-                    self.killed += 1
                 raise
             except (OSError, RuntimeError, ValueError):
                 self._discard(worker)
