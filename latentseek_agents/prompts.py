@@ -11,7 +11,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["Messages", "Problem", "build_messages", "question_text", "render_prompt"]
+__all__ = ["Messages", "Problem", "ROLES", "ROLE_ALIASES", "build_messages", "content_text", "normalize_role",
+           "question_text", "render_prompt"]
 
 Messages = list[dict[str, str]]
 Problem = str | Sequence[Mapping[str, Any]]
@@ -25,7 +26,38 @@ JSON_USER = (
     '{{"thought process": "...", "final answer": "..."}}\n'
     "The final answer must be a bare number, without units, formulas or explanation."
 )
-_ROLES = ("system", "user", "assistant", "tool")
+ROLES = ("system", "user", "assistant", "tool")
+# Other frameworks' names for the same roles (LangChain message types, OpenAI's "developer").
+ROLE_ALIASES = {"human": "user", "ai": "assistant", "developer": "system", "function": "tool"}
+
+
+def normalize_role(role: Any, name: str = "role") -> str:
+    """The chat-template role for a role name from any framework; a ValueError for others.
+
+    Example:
+        >>> normalize_role("developer"), normalize_role("human")
+        ('system', 'user')
+    """
+    canonical = ROLE_ALIASES.get(role, role) if isinstance(role, str) else role
+    if canonical not in ROLES:
+        raise ValueError(f"{name} must be one of {ROLES + tuple(ROLE_ALIASES)}, got {role!r}")
+    return canonical
+
+
+def content_text(content: Any) -> str:
+    """Message content as text: a string, or the text blocks of a list of content blocks.
+
+    Example:
+        >>> content_text([{"type": "text", "text": "2 + 3"}, {"type": "image_url", "image_url": "..."}, "?"])
+        '2 + 3?'
+    """
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Sequence):
+        return "".join(block if isinstance(block, str) else str(block.get("text", ""))
+                       for block in content
+                       if isinstance(block, str) or (isinstance(block, Mapping) and block.get("type") == "text"))
+    raise ValueError(f"content must be a string or a list of content blocks, got {type(content).__name__}")
 
 
 def _checked_messages(messages: Sequence[Any]) -> Messages:
@@ -37,11 +69,13 @@ def _checked_messages(messages: Sequence[Any]) -> Messages:
             raise ValueError(
                 f"messages[{i}] must be a mapping with 'role' and 'content', got {message!r:.80}"
             )
-        role, content = message["role"], message["content"]
-        if role not in _ROLES:
-            raise ValueError(f"messages[{i}]['role'] must be one of {_ROLES}, got {role!r}")
+        role = normalize_role(message["role"], f"messages[{i}]['role']")
+        content = message["content"]
         if not isinstance(content, str):
-            raise ValueError(f"messages[{i}]['content'] must be a string, got {type(content).__name__}")
+            if isinstance(content, (bytes, Mapping)) or not isinstance(content, Sequence):
+                raise ValueError(f"messages[{i}]['content'] must be a string or a list of content blocks, "
+                                 f"got {type(content).__name__}")
+            content = content_text(content)
         out.append({"role": role, "content": content})
     if not any(m["role"] == "user" and m["content"].strip() for m in out):
         raise ValueError("messages must contain a non-empty 'user' message")

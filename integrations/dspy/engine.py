@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from latentseek_agents.config import LatentSeekConfig
+from latentseek_agents.prompts import normalize_role
 
 from ..common import CONFIG_FIELDS, build_config, cut_at_stop, display_name
 
@@ -136,9 +137,10 @@ class LatentSeekEngine:
         if request.system:
             messages.append({"role": "system", "content": _text_of(request.system)})
         for message in request.messages:
-            role = {"developer": "system"}.get(message.role, message.role)
-            if role not in ("system", "user", "assistant", "tool"):
-                raise InvalidRequestError(f"unsupported message role {message.role!r}")
+            try:
+                role = normalize_role(message.role)
+            except ValueError:
+                raise InvalidRequestError(f"unsupported message role {message.role!r}") from None
             messages.append({"role": role, "content": message.text or ""})
         if not any(m["role"] == "user" and m["content"].strip() for m in messages):
             raise InvalidRequestError("the request has no non-empty user message")

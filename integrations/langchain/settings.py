@@ -110,15 +110,10 @@ class LatentSeekSettings(BaseModel):
 
 def messages_to_dicts(messages: Sequence[Any]) -> list[dict[str, str]]:
     """LangChain messages -> ``[{"role", "content"}]`` for the chat template (text blocks only)."""
-    roles = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool", "developer": "system"}
-    out = []
-    for message in messages:
-        role = roles.get(getattr(message, "type", ""), "user")
-        content = message.content
-        if not isinstance(content, str):
-            content = "".join(
-                block if isinstance(block, str) else str(block.get("text", ""))
-                for block in content if isinstance(block, str) or block.get("type") == "text"
-            )
-        out.append({"role": role, "content": content})
-    return out
+    from latentseek_agents.prompts import content_text, normalize_role
+
+    def role(message: Any) -> str:  # a ChatMessage carries its own role name
+        kind = getattr(message, "type", "")
+        return normalize_role(getattr(message, "role", kind) if kind == "chat" else kind)
+
+    return [{"role": role(m), "content": content_text(m.content)} for m in messages]

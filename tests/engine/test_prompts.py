@@ -35,3 +35,13 @@ def test_text_that_is_not_unicode_is_refused_by_message(tiny_tokenizer, tiny_lm)
         render_prompt(tiny_tokenizer, build_messages("ab\ud800", "boxed"))
     with pytest.raises(ValueError, match="is not valid text"):
         LatentSeek(tiny_lm, reward=lambda text: 0.0).solve("what is \udfff?")
+
+
+def test_one_normaliser_for_every_frameworks_roles_and_content_blocks():
+    messages = build_messages([{"role": "developer", "content": "Be brief."},
+                               {"role": "human", "content": [{"type": "text", "text": "What is "},
+                                                             {"type": "image_url", "image_url": "x"}, "2 + 3?"]}],
+                              "none")
+    assert messages == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is 2 + 3?"}]
+    with pytest.raises(ValueError, match=r"messages\[0\]\['content'\] must be a string or a list of content blocks"):
+        build_messages([{"role": "user", "content": 42}], "none")
