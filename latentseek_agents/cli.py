@@ -9,15 +9,19 @@ the model judges itself (:class:`~latentseek_agents.rewards.SelfJudge`).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import re
 import sys
 import time
+import types
+import typing
 from collections.abc import Sequence
 from typing import Any
 
-from .config import OPTIMIZERS, POLICIES, SELECT_MODES, LatentSeekConfig
+from .config import LatentSeekConfig
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "add_config_options", "config_from_args"]
 
 
 def _positive_int(text: str) -> int:
@@ -25,6 +29,49 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text}")
     return value
+
+
+def _field_help() -> dict[str, str]:
+    """Each LatentSeekConfig field's description, read from the class docstring's Args section."""
+    doc = LatentSeekConfig.__doc__ or ""
+    args = doc.split("Args:", 1)[1].split("Example:", 1)[0] if "Args:" in doc else ""
+    out: dict[str, str] = {}
+    name = None
+    for line in args.splitlines():
+        match = re.match(r"\s{8}(\w+): (.*)", line)
+        if match:
+            name, text = match.groups()
+            out[name] = text
+        elif name and line.strip():
+            out[name] += " " + line.strip()
+    return out
+
+
+def add_config_options(parser: argparse.ArgumentParser, **defaults: Any) -> None:
+    """One ``--option`` per LatentSeekConfig field (type, choices, default and help from the config),
+    so a new setting is declared once; ``defaults`` overrides a default for this sub-command."""
+    hints = typing.get_type_hints(LatentSeekConfig)
+    base = LatentSeekConfig()
+    helps = _field_help()
+    group = parser.add_argument_group("LatentSeek settings (LatentSeekConfig)")
+    for field in dataclasses.fields(LatentSeekConfig):
+        hint = hints[field.name]
+        optional = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        kind = next(t for t in typing.get_args(hint) if t is not type(None)) if optional else hint
+        kwargs: dict[str, Any] = {"dest": field.name, "default": defaults.get(field.name, getattr(base, field.name)),
+                                  "help": helps.get(field.name, "").replace("%", "%%") + " (default: %(default)s)"}
+        if typing.get_origin(kind) is typing.Literal:
+            kwargs["choices"] = typing.get_args(kind)
+        elif kind is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        else:
+            kwargs["type"] = kind
+        group.add_argument("--" + field.name.replace("_", "-"), **kwargs)
+
+
+def config_from_args(args: argparse.Namespace) -> LatentSeekConfig:
+    """The LatentSeekConfig that ``add_config_options``' options describe (validated)."""
+    return LatentSeekConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(LatentSeekConfig)})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,18 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     solve.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or float16")
     solve.add_argument("--quantize", choices=("int8",), help="int8: dynamically quantized body (CPU, float32)")
-    defaults = LatentSeekConfig()
-    solve.add_argument("--max-iters", type=int, default=defaults.max_iters)
-    solve.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens)
-    solve.add_argument("--lr", type=float, default=defaults.lr)
-    solve.add_argument("--fraction", type=float, default=defaults.fraction)
-    solve.add_argument("--score-threshold", type=float, default=defaults.score_threshold)
-    solve.add_argument("--prompt-style", default=defaults.prompt_style, choices=("boxed", "json", "none"))
-    solve.add_argument("--select", default=defaults.select, choices=SELECT_MODES)
-    solve.add_argument("--policy", default=defaults.policy, choices=POLICIES,
-                       help="argmax (paper) or sample (sampled prefix, REINFORCE with a baseline)")
-    solve.add_argument("--policy-temperature", type=float, default=defaults.policy_temperature)
-    solve.add_argument("--seed", type=int, default=defaults.seed)
+    add_config_options(solve)
     solve.add_argument("--judge-tokens", type=_positive_int, default=256,
                        help="token budget of each self-judge reply (without --reference)")
     solve.add_argument("--json", action="store_true", help="print the SeekResult as one JSON object")
@@ -65,16 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--reward", default="self",
                        help="comma-separated: self (SelfJudge), self_boxed (SelfJudge behind a \\boxed{} "
                             "format gate), oracle (gold check)")
-    bench.add_argument("--max-iters", type=int, default=3, help="K: each method gets K+1 generations")
-    bench.add_argument("--max-new-tokens", type=int, default=256)
-    bench.add_argument("--lr", type=float, default=defaults.lr)
-    bench.add_argument("--fraction", type=float, default=defaults.fraction)
-    bench.add_argument("--steps-per-iter", type=int, default=defaults.steps_per_iter)
-    bench.add_argument("--optimizer", default=defaults.optimizer, choices=OPTIMIZERS)
-    bench.add_argument("--policy", default=defaults.policy, choices=POLICIES,
-                       help="argmax (paper) or sample (sampled prefix, REINFORCE with a baseline)")
-    bench.add_argument("--policy-temperature", type=float, default=defaults.policy_temperature)
-    bench.add_argument("--select", default=defaults.select, choices=SELECT_MODES)
+    add_config_options(bench, max_iters=3)  # K: each method gets K+1 generations
     bench.add_argument("--model", default="default", help="'default', a hub id, a local folder or a .gguf file")
     bench.add_argument("--quantize", choices=("int8",), help="int8: dynamically quantized body (CPU, float32)")
     bench.add_argument("--batch-size", type=_positive_int, default=8)
@@ -148,11 +175,7 @@ def _solve(args: argparse.Namespace) -> int:
     from .rewards import MathAnswer, SelfJudge
     from .seek import LatentSeek
 
-    config = LatentSeekConfig(
-        max_iters=args.max_iters, max_new_tokens=args.max_new_tokens, lr=args.lr, fraction=args.fraction,
-        score_threshold=args.score_threshold, prompt_style=args.prompt_style, select=args.select,
-        seed=args.seed, policy=args.policy, policy_temperature=args.policy_temperature,
-    )
+    config = config_from_args(args)
     if not args.question.strip():
         raise ValueError("question must be a non-empty string, got an empty string")
     if args.trace:
@@ -204,10 +227,7 @@ def _solve(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
-    config = LatentSeekConfig(max_iters=args.max_iters, max_new_tokens=args.max_new_tokens, lr=args.lr,
-                              fraction=args.fraction, steps_per_iter=args.steps_per_iter,
-                              optimizer=args.optimizer, policy=args.policy,
-                              policy_temperature=args.policy_temperature, select=args.select)
+    config = config_from_args(args)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     rewards = [r.strip() for r in args.reward.split(",") if r.strip()]
     if not methods:

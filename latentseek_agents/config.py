@@ -59,7 +59,7 @@ class LatentSeekConfig:
         max_new_tokens: budget of generated tokens for every answer.
         select: ``"first_pass"`` returns the first passing answer, else the last (paper);
             ``"best"`` returns the highest-scoring answer seen.
-        seed: random seed fixed at the start of each solve.
+        seed: seed of the random generator a solve samples from (``policy="sample"``).
         prompt_style: ``"boxed"`` (Prompt 1), ``"json"`` (Prompt 2) or ``"none"`` (as given).
         grad_clip: optional max norm of each problem's latent gradient.
         reward_timeout_s: optional wall-clock bound for one reward call; a reward that runs

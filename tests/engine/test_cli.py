@@ -87,3 +87,23 @@ def test_bench_with_no_methods_is_an_error(capsys, tmp_path):
     code, _, err = run(capsys, "bench", "--data", "data/gsm8k/test_dev.jsonl", "--methods", ",",
                        "--out", str(tmp_path / "r.jsonl"))
     assert code == 2 and "--methods names no method" in err
+
+
+@pytest.mark.parametrize("command", [["solve", "q"], ["bench", "--data", "d.jsonl"]])
+def test_every_config_setting_is_an_option_of_both_commands(command):
+    import dataclasses
+
+    from latentseek_agents import LatentSeekConfig
+    from latentseek_agents.cli import build_parser, config_from_args
+
+    parser = build_parser()
+    args = parser.parse_args(command + ["--grad-clip", "1.5", "--inclusive-threshold", "--optimizer", "sgd",
+                                        "--reward-timeout-s", "30", "--steps-per-iter", "2"])
+    config = config_from_args(args)
+    assert (config.grad_clip, config.inclusive_threshold, config.optimizer) == (1.5, True, "sgd")
+    assert (config.reward_timeout_s, config.steps_per_iter) == (30.0, 2)
+    defaults = config_from_args(parser.parse_args(command))
+    expected = LatentSeekConfig(max_iters=3) if command[0] == "bench" else LatentSeekConfig()
+    assert defaults == expected
+    help_text = parser._subparsers._group_actions[0].choices[command[0]].format_help()
+    assert all("--" + f.name.replace("_", "-") in help_text for f in dataclasses.fields(LatentSeekConfig))
