@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Attempt", "SearchEvent", "SeekResult", "STOP_REASONS"]
+__all__ = ["Attempt", "SearchEvent", "SeekResult", "STOP_REASONS", "choose"]
 
 STOP_REASONS = ("threshold", "max_iters", "no_latents", "reward_skipped")
 
@@ -50,6 +51,29 @@ class Attempt:
         return data
 
 
+def choose(attempts: Sequence[Any], select: str = "first_pass", budget: int | None = None) -> int:
+    """The one rule for which attempt is returned: its index among ``attempts`` (anything with
+    ``.score`` and ``.passed``), looking at the first ``budget + 1`` only when a budget is given.
+
+    ``"first_pass"``: the first that passed, else the last seen (the paper); ``"best"``: the highest
+    score, the earliest on ties.
+
+    Example:
+        >>> from types import SimpleNamespace as A
+        >>> tries = [A(score=0.2, passed=False), A(score=0.9, passed=True), A(score=1.0, passed=True)]
+        >>> choose(tries), choose(tries, "best"), choose(tries, budget=0)
+        (1, 2, 0)
+    """
+    if not attempts:
+        raise ValueError("there is no attempt to choose from")
+    seen = attempts if budget is None else attempts[: budget + 1]
+    if select == "best":
+        return max(range(len(seen)), key=lambda i: (seen[i].score, -i))
+    if select == "first_pass":
+        return next((i for i, a in enumerate(seen) if a.passed), len(seen) - 1)
+    raise ValueError(f"select must be 'first_pass' or 'best', got {select!r}")
+
+
 @dataclass
 class SeekResult:
     """The outcome of ``LatentSeek.solve``.
@@ -67,6 +91,7 @@ class SeekResult:
             is nothing to optimize against).
         prompt_tokens: tokens of the rendered prompt.
         seconds: wall time of the whole solve.
+        chosen: index in ``trace`` of the returned attempt (see :func:`choose`).
 
     Example:
         >>> r = SeekResult(answer="42", text="\\\\boxed{42}", score=1.0, iterations=0,
@@ -83,6 +108,12 @@ class SeekResult:
     stop_reason: str
     prompt_tokens: int = 0
     seconds: float = 0.0
+    chosen: int = -1
+
+    @property
+    def chosen_attempt(self) -> Attempt | None:
+        """The returned attempt (the one ``text`` comes from)."""
+        return self.trace[self.chosen] if self.trace else None
 
     @property
     def first(self) -> Attempt | None:
@@ -105,6 +136,7 @@ class SeekResult:
             "prompt_tokens": self.prompt_tokens,
             "generated_tokens": self.generated_tokens,
             "seconds": self.seconds,
+            "chosen": self.chosen,
             "trace": [a.to_dict() for a in self.trace],
         }
 

@@ -20,7 +20,7 @@ from .answers import extract_answer
 from .cancel import cancel_scope, check_cancelled
 from .config import LatentSeekConfig
 from .prompts import Problem, build_messages, question_text, render_prompt
-from .result import Attempt, SearchEvent, SeekResult
+from .result import Attempt, SearchEvent, SeekResult, choose
 from .scoring import CheckResult, RewardLike, as_check_fn, score_completions
 
 __all__ = ["LatentSeek"]
@@ -387,12 +387,10 @@ class LatentSeek:
 
     def _result(self, item: _Problem) -> SeekResult:
         trace = item.trace
-        if self.config.select == "best":
-            chosen = max(trace, key=lambda a: (a.score, -a.iteration))
-        else:
-            chosen = next((a for a in trace if a.passed), trace[-1])
+        index = choose(trace, self.config.select)
+        chosen = trace[index]
         return SeekResult(
             answer=extract_answer(chosen.text), text=chosen.text, score=chosen.score,
             iterations=len(trace) - 1, trace=trace, stop_reason=item.stop_reason or "max_iters",
-            prompt_tokens=len(item.prompt_ids), seconds=item.seconds,
+            prompt_tokens=len(item.prompt_ids), seconds=item.seconds, chosen=index,
         )

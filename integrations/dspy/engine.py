@@ -196,7 +196,7 @@ class LatentSeekEngine:
         reward = _AttemptReward(job)
         result = LatentSeek(lm, reward=reward, config=config).solve(messages)
         job.results.append(result)
-        chosen = next((a for a in result.trace if a.text == result.text), result.trace[-1])
+        chosen = result.chosen_attempt
         return result.text, result.generated_tokens, chosen.tokens >= budget
 
     def stream(self, request: Any) -> Iterator[Any]:

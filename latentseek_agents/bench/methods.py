@@ -24,6 +24,7 @@ from typing import Any
 
 from ..answers import extract_answer
 from ..config import LatentSeekConfig
+from ..result import choose
 from ..prompts import build_messages, render_prompt
 from ..scoring import as_check_fn, score_completion, score_completions
 from .data import BenchProblem
@@ -63,12 +64,10 @@ class MethodRun:
 
     def chosen(self, budget: int | None = None) -> int:
         """Index of the answer returned with at most ``budget`` extra generations (None = all)."""
-        seen = self.attempts if budget is None else self.attempts[: budget + 1]
-        if self.pick == "best":
-            return max(range(len(seen)), key=lambda i: (seen[i].score, -i))
         if self.pick == "vote":
+            seen = self.attempts if budget is None else self.attempts[: budget + 1]
             return majority(self.texts[: len(seen)])
-        return next((i for i, a in enumerate(seen) if a.passed), len(seen) - 1)
+        return choose(self.attempts, self.pick, budget)  # the engine's own rule
 
 
 def _vote_key(text: str) -> str | None:
@@ -155,7 +154,8 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
     scorer = _Scorer(reward, gold_check, config)
     k, budget = config.max_iters, config.max_new_tokens
     style = "none" if problems and problems[0].kind == "code" else config.prompt_style
-    pick = {"best_of_n": "best", "self_consistency": "vote"}.get(method, "first_pass")
+    # the engine's select rule for latentseek (so the row reports the answer solve returned)
+    pick = {"best_of_n": "best", "self_consistency": "vote", "latentseek": config.select}.get(method, "first_pass")
     runs = [MethodRun(pick=pick) for _ in problems]
 
     if method == "latentseek":

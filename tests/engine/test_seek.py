@@ -394,3 +394,10 @@ def test_a_cancel_event_stops_a_search_mid_decode(tiny_lm):
         list(stream)
     assert tiny_lm.lock.acquire(blocking=False)
     tiny_lm.lock.release()
+
+
+@pytest.mark.parametrize(("select", "chosen"), [("first_pass", 2), ("best", 1)])
+def test_the_result_names_the_attempt_it_returns(tiny_lm, select, chosen):
+    result = seeker(tiny_lm, Recorder([0.1, 0.7, 0.3]), max_iters=2, select=select).solve("What is 2 + 3?")
+    assert result.chosen == chosen and result.chosen_attempt is result.trace[chosen]
+    assert result.text == result.trace[chosen].text and result.to_dict()["chosen"] == chosen
