@@ -28,6 +28,18 @@ __all__ = ["LatentSeek"]
 AttemptCallback = Callable[[int, Attempt], None]
 
 
+def _one_per_problem(references: Any, count: int) -> list[Any]:
+    """``references`` as a list with one entry per problem (None: no references)."""
+    if references is None:
+        return [None] * count
+    if isinstance(references, (str, bytes, Mapping)) or not isinstance(references, Sequence):
+        raise ValueError(f"references must be a list with one entry per problem, got a "
+                         f"{type(references).__name__} ({references!r:.40}); for one problem use solve()")
+    if len(references) != count:
+        raise ValueError(f"references has {len(references)} entries for {count} problems")
+    return list(references)
+
+
 @dataclass
 class _Problem:
     """Book-keeping of one problem inside a batch."""
@@ -136,15 +148,8 @@ class LatentSeek:
             raise ValueError(f"problems must be a list of questions or message lists, got {type(problems).__name__}")
         if not problems:
             return []
-        if references is not None and (isinstance(references, (str, bytes, Mapping))
-                                       or not isinstance(references, Sequence)):
-            raise ValueError(f"references must be a list with one entry per problem, got a "
-                             f"{type(references).__name__} ({references!r:.40}); for one problem use solve()")
-        references = list(references) if references is not None else [None] * len(problems)
-        if len(references) != len(problems):
-            raise ValueError(f"references has {len(references)} entries for {len(problems)} problems")
         prepared: list[_Problem | ValueError] = []
-        for p, r in zip(problems, references):
+        for p, r in zip(problems, _one_per_problem(references, len(problems))):
             try:
                 prepared.append(self._prepare(p, r))
             except ValueError as exc:
@@ -192,15 +197,7 @@ class LatentSeek:
         single = isinstance(problems, str) or (isinstance(problems, Sequence) and bool(problems)
                                                and isinstance(problems[0], Mapping))
         batch = [problems] if single else list(problems)  # type: ignore[list-item]
-        if single:
-            references = [references]
-        elif references is not None and (isinstance(references, (str, bytes, Mapping))
-                                         or not isinstance(references, Sequence)):
-            raise ValueError(f"references must be a list with one entry per problem, got a "
-                             f"{type(references).__name__} ({references!r:.40})")
-        references = list(references) if references is not None else [None] * len(batch)
-        if len(references) != len(batch):
-            raise ValueError(f"references has {len(references)} entries for {len(batch)} problems")
+        references = [references] if single else _one_per_problem(references, len(batch))
         prepared = [self._prepare(p, r) for p, r in zip(batch, references)]
         return self._search(prepared, context, cancel) if prepared else iter(())
 
