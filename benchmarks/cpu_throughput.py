@@ -13,6 +13,7 @@ tokens/s <= b x bandwidth / weight bytes and <= GEMM FLOP/s / (2 x params).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import subprocess
@@ -186,14 +187,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{2 * args.batch} prompts in batches of {args.batch}: file order {plain:.1f} s, grouped by prompt "
               f"length {grouped:.1f} s ({plain / grouped:.2f}x)")
         summary[mode] = rates["engine loop"]
+        del lm
+        _registry.clear()
+        gc.collect()  # the two workers below each load their own copy: free this one first
         if not args.no_workers:
             one = rates["engine loop"].get(args.batch)
             two = _two_workers(args.model, mode, args.batch, args.tokens)
             if one is not None:
                 print(f"batch {args.batch}: one process x {torch.get_num_threads()} threads {one:.1f} tok/s, two "
-                      f"single-thread workers {two:.1f} tok/s in aggregate ({two / one:.2f}x)")
-        del lm
-        _registry.clear()
+                      f"single-thread workers {two:.1f} tok/s in aggregate ({two / one:.2f}x)", flush=True)
     if {"float32", "int8"} <= summary.keys():
         print("\nint8 / float32, engine loop: " + ", ".join(
             f"batch {b} {summary['int8'][b] / summary['float32'][b]:.2f}x" for b in batches))
