@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .gguf_models import default_model_cache_dir
+from .gguf_models import default_model_cache_dir, gguf_to_safetensors, is_gguf_path
 
 if TYPE_CHECKING:
     import torch
@@ -223,12 +223,6 @@ def _default_gguf_path() -> Path:
     return path
 
 
-def _float32() -> torch.dtype:
-    import torch
-
-    return torch.float32
-
-
 # MLP output projections: their inputs carry the large activation outliers that per-tensor int8
 # activations can't hold (on Qwen2.5-1.5B quantizing them drops next-token agreement with float32
 # from 97% to 76%), so they stay float32. Names across architectures.
@@ -258,8 +252,6 @@ def _quantize_int8(lm: LoadedModel) -> None:
 def _load_gguf(path: Path, device: torch.device, dtype: torch.dtype, name: str, source: str,
                **kwargs: Any) -> LoadedModel:
     """A GGUF file, through its cached safetensors copy (converted the first time)."""
-    from .gguf_models import gguf_to_safetensors
-
     folder = gguf_to_safetensors(path)
     lm = _load_named(str(folder), device, dtype, **kwargs)
     lm.name, lm.source = name, source
@@ -268,8 +260,6 @@ def _load_gguf(path: Path, device: torch.device, dtype: torch.dtype, name: str, 
 
 def _load_named(name: str, device: torch.device, dtype: torch.dtype, **kwargs: Any) -> LoadedModel:
     from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from .gguf_models import is_gguf_path
 
     local = Path(name).expanduser()
     if is_gguf_path(name):
@@ -358,7 +348,7 @@ def load_model(
         raise ValueError("model must be a non-empty name or path, got an empty string")
     resolved = resolve_device("cpu" if name == DEFAULT_MODEL and device == "auto" else device)
     resolved_dtype = resolve_dtype(dtype, resolved)
-    if quantize == "int8" and (resolved.type != "cpu" or resolved_dtype != _float32()):
+    if quantize == "int8" and (resolved.type != "cpu" or str(resolved_dtype) != "torch.float32"):
         raise ValueError(f"quantize='int8' runs on the CPU in float32; got device {str(resolved)!r}, dtype "
                          f"{str(resolved_dtype).removeprefix('torch.')!r}")
     key = (name, str(resolved), str(resolved_dtype), quantize,
