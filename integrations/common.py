@@ -14,7 +14,7 @@ from typing import Any
 
 from latentseek_agents.config import LatentSeekConfig
 
-__all__ = ["CONFIG_FIELDS", "build_config", "check_model_and_reward", "cut_at_stop", "display_name", "fingerprint",
+__all__ = ["CONFIG_FIELDS", "attempt_line", "build_config", "check_model_and_reward", "cut_at_stop", "display_name", "fingerprint",
            "make_seeker", "split_overrides", "unknown_names"]
 
 CONFIG_FIELDS = tuple(f.name for f in fields(LatentSeekConfig))
@@ -69,6 +69,19 @@ def check_model_and_reward(model: Any, reward: Any, device: Any, dtype: Any) -> 
 def split_overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Pop the LatentSeekConfig settings out of per-call keyword arguments."""
     return {name: kwargs.pop(name) for name in list(kwargs) if name in CONFIG_FIELDS}
+
+
+def attempt_line(attempt: Any) -> str:
+    """One line of progress for a scored attempt: what streams as reasoning (chat model, server).
+
+    Example:
+        >>> from latentseek_agents.result import Attempt
+        >>> attempt_line(Attempt(iteration=1, text="", score=0.5, passed=False, feedback="wrong"))
+        'latent update 1: score 0.500 (wrong)\\n'
+    """
+    what = "first answer" if attempt.iteration == 0 else f"latent update {attempt.iteration}"
+    note = attempt.error or attempt.feedback
+    return f"{what}: score {attempt.score:.3f}" + (f" ({note[:160]})" if note else "") + "\n"
 
 
 def cut_at_stop(text: str, stop: Sequence[str] | None) -> tuple[str, bool]:

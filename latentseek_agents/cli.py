@@ -1,4 +1,5 @@
-"""The ``latentseek`` command line (``solve`` one question; ``bench`` a dataset).
+"""The ``latentseek`` command line (``solve`` one question; ``bench`` a dataset; ``serve`` an
+OpenAI-compatible API).
 
 ``latentseek solve "QUESTION" [--reference ANSWER] [--model ...] [--max-iters N] [--json]
 [--trace FILE]`` runs LatentSeek on one question with a progress bar over iterations. With
@@ -112,6 +113,29 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--ray", action="store_true", help="run the batches on a pool of Ray actors")
     bench.add_argument("--num-workers", type=_positive_int, default=2, help="Ray actors (with --ray)")
     bench.add_argument("--no-progress", action="store_true")
+
+    serve = sub.add_parser("serve", help="serve an OpenAI-compatible chat-completions API (Ray Serve)")
+    serve.add_argument("--model", default="default", help="'default', a hub id, a local folder or a .gguf file")
+    serve.add_argument("--name", help="the model name clients send (default: the file or model name)")
+    serve.add_argument("--quantize", choices=("int8",), help="int8: dynamically quantized body (CPU, float32)")
+    serve.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    serve.add_argument("--reward", default="math",
+                       help="comma-separated rewards a request may pick, the first being the default: math "
+                            "(MathAnswer against the request's reference), code (UnitTests on the request's "
+                            "tests), self (SelfJudge on the served model)")
+    serve.add_argument("--allow-code-execution", action="store_true", help="needed for --reward code")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    serve.add_argument("--port", type=_positive_int, default=8000)
+    serve.add_argument("--replicas", type=_positive_int, default=1, help="model copies (one per GPU or CPU group)")
+    serve.add_argument("--num-cpus", type=float, default=1.0, help="CPU cores per replica (torch threads)")
+    serve.add_argument("--num-gpus", type=float, default=0.0, help="GPUs per replica")
+    serve.add_argument("--max-ongoing-requests", type=_positive_int, default=2, help="requests a replica runs at once")
+    serve.add_argument("--max-queued-requests", type=_positive_int, default=16,
+                       help="requests waiting for a replica; more are answered 503 at once")
+    serve.add_argument("--max-request-iters", type=int, default=10, help="most latent updates one request may ask")
+    serve.add_argument("--max-request-tokens", type=_positive_int, default=1024, help="most max_tokens per request")
+    serve.add_argument("--max-body-bytes", type=_positive_int, default=1 << 20, help="largest request body")
+    add_config_options(serve, max_iters=2)
     return parser
 
 
@@ -244,6 +268,44 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+SERVE_REWARDS = ("math", "code", "self")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import os
+
+    from latentseek_agents.integrations.serve import SELF_REWARD, ServeLimits, latentseek_app
+    from latentseek_agents.rewards import MathAnswer, UnitTests
+
+    names = [r.strip() for r in args.reward.split(",") if r.strip()]
+    if not names or any(n not in SERVE_REWARDS for n in names):
+        raise ValueError(f"--reward must name rewards among {SERVE_REWARDS}, got {args.reward!r}")
+    if "code" in names and not args.allow_code_execution:
+        raise PermissionError("--reward code runs model code: pass --allow-code-execution to acknowledge it")
+    made = {"math": lambda: MathAnswer(), "self": lambda: SELF_REWARD,
+            "code": lambda: UnitTests(allow_execution=True)}
+    limits = ServeLimits(max_iters=args.max_request_iters, max_tokens=args.max_request_tokens,
+                         max_body_bytes=args.max_body_bytes)
+    app = latentseek_app(args.model, {n: made[n]() for n in names}, config=config_from_args(args), limits=limits,
+                         name=args.name, num_replicas=args.replicas, num_cpus=args.num_cpus, num_gpus=args.num_gpus,
+                         max_ongoing_requests=args.max_ongoing_requests, max_queued_requests=args.max_queued_requests,
+                         device=args.device, quantize=args.quantize)
+    os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "120")  # busy CPU machines start slowly
+    import ray
+    from ray import serve
+
+    ray.init(include_dashboard=False)
+    serve.start(http_options={"host": args.host, "port": args.port})
+    serve.run(app, name="latentseek", route_prefix="/")
+    print(f"serving at http://{args.host}:{args.port}/v1 (OpenAI chat completions; Ctrl-C stops)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``latentseek`` console script; returns the exit status."""
     parser = build_parser()
@@ -253,11 +315,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _solve(args)
         if args.command == "bench":
             return _bench(args)
+        if args.command == "serve":
+            return _serve(args)
     except (ValueError, FileNotFoundError, PermissionError) as exc:
         print(f"latentseek: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("latentseek: interrupted (bench: finished rows are kept; the same command resumes)", file=sys.stderr)
+        print("latentseek: interrupted (bench: finished rows are kept; the same command resumes)"
+              if args.command == "bench" else "latentseek: interrupted", file=sys.stderr)
         return 130
     parser.error(f"unknown command {args.command!r}")
     return 2

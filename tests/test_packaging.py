@@ -35,14 +35,18 @@ def test_integration_public_names_are_pinned():
     assert sorted(dspy_integration.__all__) == [
         "AsyncLatentSeekEngine", "LatentSeekEngine", "LatentSeekJob", "LatentSeekModule", "current_job",
         "latentseek_lm"]
-    for module in (langchain_integration, dspy_integration):
+    from latentseek_agents.integrations import serve as serve_integration
+
+    assert sorted(serve_integration.__all__) == [
+        "APIError", "LatentSeekService", "SELF_REWARD", "ServeLimits", "create_app", "latentseek_app"]
+    for module in (langchain_integration, dspy_integration, serve_integration):
         assert all(getattr(module, name) is not None for name in module.__all__)
 
 
 def test_importing_the_package_does_not_import_torch_or_transformers():
     code = ("import sys, latentseek_agents, latentseek_agents.rewards, latentseek_agents.integrations, "
             "latentseek_agents.bench, latentseek_agents.cli, latentseek_agents.distributed, "
-            "latentseek_agents.serving; "
+            "latentseek_agents.integrations.serve; "
             "print(sorted(m for m in ('torch', 'transformers', 'math_verify') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -62,6 +66,7 @@ def test_the_wheel_maps_rewards_and_integrations_under_the_package(wheel):
     assert "latentseek_agents/integrations/__init__.py" in names
     assert "latentseek_agents/integrations/langchain/chat_model.py" in names
     assert "latentseek_agents/integrations/dspy/engine.py" in names
+    assert "latentseek_agents/integrations/serve/app.py" in names
     assert "latentseek_agents/rewards/_sandbox_runner.py" in names
     assert "latentseek_agents/bench/runner.py" in names
     assert "latentseek_agents/py.typed" in names

@@ -24,7 +24,7 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import ensure_config, get_callback_manager_for_config
 from pydantic import Field
 
-from ..common import CONFIG_FIELDS, cut_at_stop
+from ..common import CONFIG_FIELDS, attempt_line, cut_at_stop
 from .settings import LatentSeekSettings, messages_to_dicts
 
 __all__ = ["ChatLatentSeek", "ITERATION_EVENT"]
@@ -56,12 +56,6 @@ def emit_iteration(run_manager: Any, attempt: Any) -> None:
     if handlers:
         handle_event(handlers, "on_custom_event", "ignore_custom_event", ITERATION_EVENT, attempt_event(attempt),
                      run_id=run_id, tags=tags, metadata=metadata)
-
-
-def _reasoning_line(attempt: Any) -> str:
-    what = "first answer" if attempt.iteration == 0 else f"latent update {attempt.iteration}"
-    note = attempt.error or attempt.feedback
-    return f"{what}: score {attempt.score:.3f}" + (f" ({note[:160]})" if note else "") + "\n"
 
 
 class ChatLatentSeek(LatentSeekSettings, BaseChatModel):
@@ -190,7 +184,7 @@ class ChatLatentSeek(LatentSeekSettings, BaseChatModel):
                     continue
                 emit_iteration(run_manager, event.attempt)
                 yield ChatGenerationChunk(message=AIMessageChunk(
-                    content=[{"type": "reasoning", "reasoning": _reasoning_line(event.attempt), "index": 0}]))
+                    content=[{"type": "reasoning", "reasoning": attempt_line(event.attempt), "index": 0}]))
         finally:
             stream.close()
         out = self._message(result, stop)

@@ -107,3 +107,24 @@ def test_every_config_setting_is_an_option_of_both_commands(command):
     assert defaults == expected
     help_text = parser._subparsers._group_actions[0].choices[command[0]].format_help()
     assert all("--" + f.name.replace("_", "-") in help_text for f in dataclasses.fields(LatentSeekConfig))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--reward", "wizard"], "--reward must name rewards among ('math', 'code', 'self')"),
+    (["--reward", "math,code"], "pass --allow-code-execution"),
+    (["--max-iters", "50"], "config.max_iters is 50, above what limits let one request ask (10)"),
+    (["--max-new-tokens", "2048", "--max-request-tokens", "1024"], "config.max_new_tokens is 2048"),
+])
+def test_serve_refuses_bad_settings_before_anything_starts(capsys, args, message):
+    pytest.importorskip("ray.serve")
+    code, _, err = run(capsys, "serve", *args)
+    assert code == 2 and message in err
+
+
+def test_serve_takes_every_latentseek_setting():
+    from latentseek_agents.cli import build_parser
+    from latentseek_agents.config import LatentSeekConfig
+
+    args = build_parser().parse_args(["serve", "--lr", "0.05", "--select", "best"])
+    assert (args.lr, args.select, args.max_iters) == (0.05, "best", 2)
+    assert all(hasattr(args, f) for f in LatentSeekConfig.__dataclass_fields__)

@@ -1,0 +1,333 @@
+"""LatentSeek behind an OpenAI-compatible HTTP API, on Ray Serve.
+
+Routes (what vLLM, llama.cpp's server and TGI answer, so any OpenAI client works):
+
+* ``POST /v1/chat/completions``: a search per request; ``stream: true`` sends server-sent events
+  in the standard chunk format, each scored attempt as ``reasoning_content``, then the answer,
+  then ``data: [DONE]``. LatentSeek's settings and the reward's context come in the
+  ``"latentseek"`` extension object (see :mod:`.protocol`).
+* ``GET /v1/models`` and ``GET /v1/models/{id}``; ``GET /health`` (``active_searches`` included).
+
+A client that disconnects or closes its stream stops its search within one decoding step (Ray
+Serve cancels the request; the cancel reaches the engine's stream). Backpressure is Ray Serve's:
+a replica takes ``max_ongoing_requests`` at once and the deployment queues at most
+``max_queued_requests`` more; beyond that a request is answered 503 at once, never queued without
+bound.
+
+Example:
+    >>> from latentseek_agents.rewards import MathAnswer
+    >>> from ray import serve                                                       # doctest: +SKIP
+    >>> serve.run(latentseek_app(model="default", rewards={"math": MathAnswer()}))  # doctest: +SKIP
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the routes' annotations (Request) at
+# definition time, and they are imported inside create_app.
+import asyncio
+import json
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from latentseek_agents.config import LatentSeekConfig
+
+from ..common import attempt_line, cut_at_stop, display_name
+from .protocol import APIError, ParsedRequest, ServeLimits, chunk_body, completion_body, new_id, parse_request, summary
+
+__all__ = ["SELF_REWARD", "LatentSeekService", "create_app", "latentseek_app"]
+
+SELF_REWARD = "self"  # a reward spec: SelfJudge on the served model, built in each replica
+_DONE = object()
+
+
+def served_name(model: Any) -> str:
+    """The name clients use for a model spec: a file or folder's name, else the spec itself.
+
+    Example:
+        >>> served_name("default"), served_name("/models/qwen.gguf")
+        ('SmolLM2-135M-Instruct', 'qwen.gguf')
+    """
+    name = display_name(model)
+    return Path(name).name if ("/" in name and (os.path.exists(name) or name.endswith(".gguf"))) else name
+
+
+class LatentSeekService:
+    """One replica's engine: the loaded model, the rewards by name, the base settings, the limits.
+
+    Args:
+        model: a model spec for :func:`~latentseek_agents.load_model` (name or path).
+        rewards: ``{name: checker}``; a value ``"self"`` is SelfJudge on the served model. The
+            first is the default for requests that name none.
+        config: the base :class:`LatentSeekConfig` (per-request settings override it).
+        limits: the per-request maxima (:class:`~.protocol.ServeLimits`).
+        name: the model name clients send (default: :func:`served_name`).
+        device, dtype, quantize: passed to ``load_model``.
+    """
+
+    def __init__(self, model: Any = "default", rewards: Mapping[str, Any] | None = None,
+                 config: LatentSeekConfig | None = None, limits: ServeLimits | None = None, name: str | None = None,
+                 device: str = "auto", dtype: str = "auto", quantize: str | None = None) -> None:
+        from latentseek_agents.models import load_model
+        from latentseek_agents.rewards import SelfJudge
+
+        self.lm = load_model(model, device=device, dtype=dtype, quantize=quantize)
+        self.config = config or LatentSeekConfig()
+        self.limits = limits or ServeLimits()
+        self.name = name or served_name(model)
+        self.created = int(time.time())
+        self.rewards = {key: SelfJudge(self.lm) if value == SELF_REWARD else value
+                        for key, value in (rewards or {SELF_REWARD: SELF_REWARD}).items()}
+        self._active = 0
+        self._count_lock = threading.Lock()
+
+    @property
+    def active_searches(self) -> int:
+        """Searches running now (a cancelled one counts until its decoding step ends)."""
+        return self._active
+
+    def parse(self, raw: bytes) -> ParsedRequest:
+        """Check a request body against this deployment (see :func:`~.protocol.parse_request`)."""
+        return parse_request(raw, model_names=[self.name], rewards=list(self.rewards), base=self.config,
+                             limits=self.limits)
+
+    def _tracked(self, stream: Iterator[Any]) -> Iterator[Any]:
+        with self._count_lock:
+            self._active += 1
+        try:
+            yield from stream
+        finally:
+            with self._count_lock:
+                self._active -= 1
+
+    def _start(self, request: ParsedRequest, cancel: threading.Event) -> Iterator[Any]:
+        from latentseek_agents.seek import LatentSeek
+
+        seeker = LatentSeek(self.lm, reward=self.rewards[request.reward], config=request.config)
+        context = {k: v for k, v in request.context.items() if k != "reference"}
+        try:
+            stream = seeker.iter_solve(request.messages, request.context["reference"], cancel=cancel, **context)
+        except ValueError as exc:  # the prompt can't run: too long for the model, bad text
+            code = "context_length_exceeded" if "too long" in str(exc) or "context" in str(exc) else "invalid_value"
+            raise APIError(422, str(exc), param="messages", code=code) from None
+        return self._tracked(stream)
+
+    async def events(self, request: ParsedRequest) -> AsyncIterator[Any]:
+        """The search's events, each decoding phase in a worker thread. Leaving early (the client
+        went away, the task was cancelled) stops the search at its next decoding step."""
+        cancel = threading.Event()
+        stream = await asyncio.to_thread(self._start, request, cancel)
+        running: asyncio.Future[Any] | None = None
+        try:
+            while True:
+                running = asyncio.ensure_future(asyncio.to_thread(next, stream, _DONE))
+                event = await running
+                running = None
+                if event is _DONE:
+                    return
+                yield event
+        finally:
+            cancel.set()
+            if running is None:
+                stream.close()  # between steps: close now (the model's lock is already free)
+            else:  # mid-step in its thread: it stops at its next decoding step and ends the stream
+                running.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+
+def _finish_reason(svc: Any, result: Any, config: LatentSeekConfig, cut: bool) -> str:
+    """"length" when the returned answer used its whole token budget, else "stop"."""
+    attempt = result.chosen_attempt
+    budget = config.max_new_tokens
+    if svc.lm.context_length is not None:
+        budget = min(budget, svc.lm.context_length - result.prompt_tokens)  # as the engine bounds it
+    return "length" if not cut and attempt is not None and attempt.tokens >= budget else "stop"
+
+
+def _sse(data: Any) -> str:
+    return f"data: {json.dumps(data)}\n\n"
+
+
+def create_app(service: Any) -> Any:
+    """The FastAPI app answering the OpenAI routes with ``service()`` (a :class:`LatentSeekService`).
+
+    ``service`` is a zero-argument callable so the app can be built before the replica's model
+    loads (Ray Serve builds the app, then each replica its service).
+    """
+    from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse, StreamingResponse
+    from starlette.exceptions import HTTPException
+
+    app = FastAPI(title="LatentSeek (OpenAI-compatible)", docs_url=None, redoc_url=None, openapi_url=None)
+
+    def error(exc: APIError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        kind = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
+        return error(APIError(exc.status_code, f"{request.method} {request.url.path}: {exc.detail}", kind=kind,
+                              code="not_found" if exc.status_code == 404 else None))
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> JSONResponse:
+        return error(APIError(500, f"the server failed: {type(exc).__name__}: {exc}", kind="server_error"))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error(APIError(400, str(exc)))
+
+    async def read_body(request: Request) -> bytes:
+        limit = service().limits.max_body_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise APIError(413, f"the request body is {declared} bytes; this server takes at most {limit}",
+                           code="request_too_large")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise APIError(413, f"the request body is over {limit} bytes, the most this server takes",
+                               code="request_too_large")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Any:
+        svc = service()
+        try:
+            parsed = svc.parse(await read_body(request))
+            if parsed.stream:
+                events = svc.events(parsed)
+                first = await anext(events)  # bad prompts fail here, as a plain error response
+                return StreamingResponse(_stream(svc, parsed, first, events), media_type="text/event-stream")
+            result, reasoning = None, []
+            async for event in svc.events(parsed):
+                if event.attempt is not None:
+                    reasoning.append(attempt_line(event.attempt))
+                if event.result is not None:
+                    result = event.result
+        except APIError as exc:
+            return error(exc)
+        text, cut = cut_at_stop(result.text, parsed.stop)
+        return completion_body(result, model=svc.name, text=text, finish_reason=_finish_reason(svc, result, parsed.config, cut),
+                               reward=parsed.reward, reasoning="".join(reasoning))
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        svc = service()
+        return {"object": "list", "data": [_model_card(svc)]}
+
+    @app.get("/v1/models/{model_id:path}")
+    async def model(model_id: str) -> Any:
+        svc = service()
+        if model_id != svc.name:
+            return error(APIError(404, f"model {model_id!r} is not served here; this server serves {svc.name!r}",
+                                  param="model", code="model_not_found"))
+        return _model_card(svc)
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        svc = service()
+        return {"status": "ok", "model": svc.name, "active_searches": svc.active_searches,
+                "rewards": list(svc.rewards)}
+
+    return app
+
+
+def _model_card(svc: Any) -> dict[str, Any]:
+    return {"id": svc.name, "object": "model", "created": svc.created, "owned_by": "latentseek-agents",
+            "latentseek": {"rewards": list(svc.rewards), "config": svc.config.to_dict(),
+                           "limits": dict(svc.limits.__dict__)}}
+
+
+async def _stream(svc: Any, parsed: ParsedRequest, first: Any, events: AsyncIterator[Any]) -> AsyncIterator[str]:
+    completion_id, created = new_id(), int(time.time())
+    yield _sse(chunk_body(completion_id, svc.name, created, {"role": "assistant", "content": ""}))
+    result = None
+    try:
+        event = first
+        while True:
+            if event.attempt is not None:
+                yield _sse(chunk_body(completion_id, svc.name, created,
+                                      {"reasoning_content": attempt_line(event.attempt)}))
+            if event.result is not None:
+                result = event.result
+            event = await anext(events, None)
+            if event is None:
+                break
+    except Exception as exc:  # noqa: BLE001 - the status line is sent: report in-band, as vLLM does
+        yield _sse(APIError(500, f"the search failed: {type(exc).__name__}: {exc}", kind="server_error").body())
+        yield "data: [DONE]\n\n"
+        return
+    finally:
+        await events.aclose()
+    text, cut = cut_at_stop(result.text, parsed.stop)
+    yield _sse(chunk_body(completion_id, svc.name, created, {"content": text}))
+    yield _sse(chunk_body(completion_id, svc.name, created, {}, _finish_reason(svc, result, parsed.config, cut),
+                          **{"latentseek": summary(result, parsed.reward)}))
+    if parsed.include_usage:
+        body = completion_body(result, model=svc.name, text=text, finish_reason="stop", reward=parsed.reward)
+        yield _sse(chunk_body(completion_id, svc.name, created, None, usage=body["usage"]))
+    yield "data: [DONE]\n\n"
+
+
+def latentseek_app(model: str = "default", rewards: Mapping[str, Any] | None = None, *,
+                   config: LatentSeekConfig | None = None, limits: ServeLimits | None = None,
+                   name: str | None = None, num_replicas: int = 1, num_cpus: float = 1.0, num_gpus: float = 0.0,
+                   max_ongoing_requests: int = 2, max_queued_requests: int = 16, device: str = "auto",
+                   dtype: str = "auto", quantize: str | None = None) -> Any:
+    """A Ray Serve application answering the OpenAI chat-completions API with LatentSeek.
+
+    Args:
+        model: a name or path each replica loads (a loaded object can't travel to replicas).
+        rewards: ``{name: checker}`` (picklable; ``"self"`` = SelfJudge on the served model).
+        config, limits: the base settings and the per-request maxima.
+        num_replicas, num_cpus, num_gpus: replicas and what each holds (torch uses ``num_cpus``
+            threads).
+        max_ongoing_requests: requests one replica runs at once (they share its model's lock).
+        max_queued_requests: requests waiting for a replica before new ones get a 503.
+
+    Example:
+        >>> serve.run(latentseek_app("default", {"math": MathAnswer()}, num_replicas=2))  # doctest: +SKIP
+    """
+    try:
+        from ray import serve
+    except ImportError as exc:
+        raise ImportError("serving needs Ray Serve: pip install 'latentseek-agents[serve]'") from exc
+    if not isinstance(model, str) or not model.strip():
+        raise ValueError(f"model must be a name or path for serving (each replica loads it), got "
+                         f"{type(model).__name__} {model!r:.40}")
+    if rewards is not None and (not isinstance(rewards, Mapping) or not rewards):
+        raise ValueError(f"rewards must be a non-empty mapping of name -> checker, got {rewards!r:.60}")
+    for key, value in (rewards or {}).items():
+        if not isinstance(key, str) or not key or not (value == SELF_REWARD or callable(getattr(value, "check", None))
+                                                        or callable(value)):
+            raise ValueError(f"rewards[{key!r}] must be a checker, a callable or 'self', got {type(value).__name__}")
+    config, limits = config or LatentSeekConfig(), limits or ServeLimits()
+    for field, cap in (("max_iters", limits.max_iters), ("max_new_tokens", limits.max_tokens),
+                       ("steps_per_iter", limits.max_steps_per_iter), ("max_latents", limits.max_latents)):
+        if getattr(config, field) > cap:
+            raise ValueError(f"config.{field} is {getattr(config, field)}, above what limits let one request ask "
+                             f"({cap}): raise the limit or lower the setting")
+    settings = {"model": model, "rewards": dict(rewards) if rewards else None, "config": config,
+                "limits": limits, "name": name, "device": device, "dtype": dtype,
+                "quantize": quantize}
+    @serve.ingress()
+    class LatentSeekServer:
+        """One replica: loads the model once, then builds the app that answers with it."""
+
+        def __init__(self, settings: dict[str, Any]) -> None:
+            import torch
+
+            torch.set_num_threads(max(1, int(num_cpus)))
+            self.service = LatentSeekService(**settings)
+
+        def __serve_build_asgi_app__(self) -> Any:
+            return create_app(lambda: self.service)
+
+    deployment = serve.deployment(LatentSeekServer, name="latentseek", num_replicas=num_replicas,
+                                  max_ongoing_requests=max_ongoing_requests, max_queued_requests=max_queued_requests,
+                                  ray_actor_options={"num_cpus": num_cpus, "num_gpus": num_gpus})
+    return deployment.bind(settings)
