@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
 from latentseek_agents.config import LatentSeekConfig
 
-__all__ = ["CONFIG_FIELDS", "attempt_line", "build_config", "check_model_and_reward", "cut_at_stop", "display_name", "fingerprint",
+__all__ = ["CONFIG_FIELDS", "CALL_NAMES", "attempt_line", "bounded_search", "build_config", "check_model_and_reward", "cut_at_stop", "display_name", "fingerprint",
            "make_seeker", "split_overrides", "unknown_names"]
 
 CONFIG_FIELDS = tuple(f.name for f in fields(LatentSeekConfig))
+# What one call may set: the reference, any LatentSeekConfig field, and max_tokens (LangChain's name).
+CALL_NAMES = ("reference", "max_tokens", *CONFIG_FIELDS)
 _DEFAULT_NAME = "SmolLM2-135M-Instruct"
 
 
@@ -67,8 +69,47 @@ def check_model_and_reward(model: Any, reward: Any, device: Any, dtype: Any) -> 
 
 
 def split_overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Pop the LatentSeekConfig settings out of per-call keyword arguments."""
-    return {name: kwargs.pop(name) for name in list(kwargs) if name in CONFIG_FIELDS}
+    """Pop the LatentSeekConfig settings (``max_tokens`` as ``max_new_tokens``) out of per-call keyword
+    arguments; any other name but ``reference`` is refused with the closest valid one.
+
+    Example:
+        >>> split_overrides({"max_iter": 3})
+        Traceback (most recent call last):
+        ...
+        ValueError: per-call unknown setting 'max_iter' (did you mean 'max_iters'?)
+    """
+    problem = unknown_names([k for k in kwargs if not k.startswith("ls_")], CALL_NAMES)  # ls_*: LangChain's own
+    if problem:
+        raise ValueError(f"per-call {problem}")
+    overrides = {name: kwargs.pop(name) for name in list(kwargs) if name in CONFIG_FIELDS}
+    if kwargs.get("max_tokens") is not None:
+        overrides["max_new_tokens"] = kwargs.pop("max_tokens")
+    kwargs.pop("max_tokens", None)
+    return overrides
+
+
+def bounded_search(seeker: Any, problem: Any, reference: Any, timeout: float | None) -> Iterator[Any]:
+    """``seeker.iter_solve(problem, reference)`` under a wall-clock bound: past ``timeout`` seconds the
+    search stops at its next decoding step and a ``TimeoutError`` is raised (what LangChain users get
+    from any chat model's ``timeout``). Closing the iterator stops the search too."""
+    import threading
+
+    from latentseek_agents.cancel import Cancelled
+
+    cancel = threading.Event()
+    timer = threading.Timer(timeout, cancel.set) if timeout else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    stream = seeker.iter_solve(problem, reference, cancel=cancel)
+    try:
+        yield from stream
+    except Cancelled:
+        raise TimeoutError(f"no answer within timeout={timeout} s: the search was stopped") from None
+    finally:
+        stream.close()
+        if timer is not None:
+            timer.cancel()
 
 
 def attempt_line(attempt: Any) -> str:

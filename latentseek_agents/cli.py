@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import re
 import sys
 import time
 import types
@@ -20,7 +19,7 @@ import typing
 from collections.abc import Sequence
 from typing import Any
 
-from .config import LatentSeekConfig
+from .config import LatentSeekConfig, field_help
 
 __all__ = ["main", "build_parser", "add_config_options", "config_from_args"]
 
@@ -32,28 +31,12 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _field_help() -> dict[str, str]:
-    """Each LatentSeekConfig field's description, read from the class docstring's Args section."""
-    doc = LatentSeekConfig.__doc__ or ""
-    args = doc.split("Args:", 1)[1].split("Example:", 1)[0] if "Args:" in doc else ""
-    out: dict[str, str] = {}
-    name = None
-    for line in args.splitlines():
-        match = re.match(r"\s{8}(\w+): (.*)", line)
-        if match:
-            name, text = match.groups()
-            out[name] = text
-        elif name and line.strip():
-            out[name] += " " + line.strip()
-    return out
-
-
 def add_config_options(parser: argparse.ArgumentParser, **defaults: Any) -> None:
     """One ``--option`` per LatentSeekConfig field (type, choices, default and help from the config),
     so a new setting is declared once; ``defaults`` overrides a default for this sub-command."""
     hints = typing.get_type_hints(LatentSeekConfig)
     base = LatentSeekConfig()
-    helps = _field_help()
+    helps = field_help()
     group = parser.add_argument_group("LatentSeek settings (LatentSeekConfig)")
     for field in dataclasses.fields(LatentSeekConfig):
         hint = hints[field.name]

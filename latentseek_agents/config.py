@@ -7,12 +7,13 @@ Defaults are the paper's (see ``docs/method.md``): lr 0.03, fraction 0.2, at mos
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
 from .validation import check_int, check_number
 
-__all__ = ["LatentSeekConfig", "PROMPT_STYLES", "OPTIMIZERS", "SELECT_MODES", "POLICIES"]
+__all__ = ["LatentSeekConfig", "PROMPT_STYLES", "OPTIMIZERS", "SELECT_MODES", "POLICIES", "field_help"]
 
 PROMPT_STYLES = ("boxed", "json", "none")
 OPTIMIZERS = ("adam", "sgd")
@@ -141,3 +142,25 @@ class LatentSeekConfig:
     def to_dict(self) -> dict[str, Any]:
         """The settings as a plain JSON-serialisable dict."""
         return asdict(self)
+
+
+def field_help() -> dict[str, str]:
+    """Each LatentSeekConfig field's description, read from the class docstring's Args section (so
+    the CLI's help and the wrappers' field descriptions are written once, here).
+
+    Example:
+        >>> field_help()["max_iters"]
+        'maximum number of latent updates; 0 returns the first answer.'
+    """
+    doc = LatentSeekConfig.__doc__ or ""
+    args = doc.split("Args:", 1)[1].split("Example:", 1)[0] if "Args:" in doc else ""
+    out: dict[str, str] = {}
+    name = None
+    for line in args.splitlines():
+        match = re.match(r"\s{8}(\w+): (.*)", line)
+        if match:
+            name, text = match.groups()
+            out[name] = text
+        elif name and line.strip():
+            out[name] += " " + line.strip()
+    return out

@@ -22,9 +22,12 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import ensure_config, get_callback_manager_for_config
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from ..common import CONFIG_FIELDS, attempt_line, cut_at_stop
+from latentseek_agents.config import MAX_TIMEOUT_S
+from latentseek_agents.validation import check_number
+
+from ..common import CONFIG_FIELDS, attempt_line, bounded_search, cut_at_stop
 from .settings import LatentSeekSettings, messages_to_dicts
 
 __all__ = ["ChatLatentSeek", "ITERATION_EVENT"]
@@ -71,11 +74,34 @@ class ChatLatentSeek(LatentSeekSettings, BaseChatModel):
         >>> chat.invoke("What is 12 + 30?", reference="42").text        # doctest: +SKIP
     """
 
-    temperature: float | None = Field(default=None, description="accepted; LatentSeek decodes greedily")
+    temperature: float | None = Field(default=None, description="0 or None: LatentSeek decodes greedily")
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
-    streaming: bool = False
-    timeout: float | None = None
-    max_retries: int | None = None
+    streaming: bool = Field(default=False, description="invoke() goes through the stream (LangChain's rule)")
+    timeout: float | None = Field(default=None, description="wall-clock bound of one call, in seconds: past it "
+                                  "the search stops at its next decoding step and TimeoutError is raised")
+    max_retries: int | None = Field(default=None, description="0 or None: a local search has no transient "
+                                    "failures to retry (use .with_retry() for a retry policy)")
+
+    @field_validator("temperature")
+    @classmethod
+    def _greedy(cls, value: float | None) -> float | None:
+        if value not in (None, 0):
+            raise ValueError(f"temperature must be 0 or None: LatentSeek decodes greedily (its search replaces "
+                             f"sampling), got {value!r}")
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value: float | None) -> float | None:
+        return check_number("timeout", value, 0, MAX_TIMEOUT_S, low_open=True, optional=True)
+
+    @field_validator("max_retries")
+    @classmethod
+    def _no_retries(cls, value: int | None) -> int | None:
+        if value not in (None, 0):
+            raise ValueError(f"max_retries must be 0 or None: a local search has no transient failures to retry "
+                             f"(wrap the model in .with_retry() for a retry policy), got {value!r}")
+        return value
 
     @property
     def _llm_type(self) -> str:
@@ -163,9 +189,12 @@ class ChatLatentSeek(LatentSeekSettings, BaseChatModel):
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
         seeker, chat, reference = self._prepare(messages, kwargs)
-
-        result = seeker.solve(chat, reference=reference,
-                              on_attempt=lambda _, attempt: emit_iteration(run_manager, attempt))
+        result = None
+        for event in bounded_search(seeker, chat, reference, self.timeout):
+            if event.attempt is not None:
+                emit_iteration(run_manager, event.attempt)
+            if event.result is not None:
+                result = event.result
         out = self._message(result, stop)
         message = AIMessage(content=out["text"], usage_metadata=out["usage"], response_metadata=out["metadata"])
         return ChatResult(generations=[ChatGeneration(message=message)])
@@ -176,7 +205,7 @@ class ChatLatentSeek(LatentSeekSettings, BaseChatModel):
         # A consumer of the engine's stream: no thread, no queue; a caller that stops reading
         # (closes this generator) stops the search, with the model lock free.
         result = None
-        stream = seeker.iter_solve(chat, reference=reference)
+        stream = bounded_search(seeker, chat, reference, self.timeout)
         try:
             for event in stream:
                 if event.result is not None:

@@ -7,12 +7,14 @@ nothing is loaded until the first call.
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from latentseek_agents.config import LatentSeekConfig
+from latentseek_agents.config import LatentSeekConfig, field_help
 
 from ..common import (
     CONFIG_FIELDS,
@@ -27,10 +29,23 @@ from ..common import (
 
 __all__ = ["LatentSeekSettings", "messages_to_dicts"]
 
-_DEFAULTS = LatentSeekConfig()
+
+def _config_fields() -> dict[str, Any]:
+    """One pydantic field per LatentSeekConfig field: its type (strict: '3', 2.0 or 'yes' are refused,
+    not coerced), default and description come from the config, so a new setting is a one-place change."""
+    hints = typing.get_type_hints(LatentSeekConfig)
+    helps = field_help()
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(LatentSeekConfig):
+        alias = {"alias": "max_tokens"} if f.name == "max_new_tokens" else {}  # LangChain's standard name
+        hint, extra = hints[f.name], {}
+        if typing.get_origin(hint) is typing.Literal:  # the config's own check names the choices
+            hint, extra = str, {"json_schema_extra": {"enum": list(typing.get_args(hint))}}
+        out[f.name] = (hint, Field(default=f.default, strict=True, description=helps.get(f.name), **alias, **extra))
+    return out
 
 
-class LatentSeekSettings(BaseModel):
+class _Settings(BaseModel):
     """Model, reward and LatentSeek settings (a mixin for the LangChain classes)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True, protected_namespaces=())
@@ -40,23 +55,6 @@ class LatentSeekSettings(BaseModel):
     reward: Any = Field(default=None, description="a checker or callable; None = SelfJudge on the same model")
     device: str = "auto"
     dtype: str = "auto"
-    # strict: the same types as LatentSeekConfig ('3', 2.0 or 'yes' are refused, not coerced)
-    lr: float = Field(default=_DEFAULTS.lr, strict=True)
-    fraction: float = Field(default=_DEFAULTS.fraction, strict=True)
-    max_latents: int = Field(default=_DEFAULTS.max_latents, strict=True)
-    max_iters: int = Field(default=_DEFAULTS.max_iters, strict=True)
-    score_threshold: float = Field(default=_DEFAULTS.score_threshold, strict=True)
-    inclusive_threshold: bool = Field(default=_DEFAULTS.inclusive_threshold, strict=True)
-    steps_per_iter: int = Field(default=_DEFAULTS.steps_per_iter, strict=True)
-    optimizer: str = Field(default=_DEFAULTS.optimizer, strict=True)
-    policy: str = Field(default=_DEFAULTS.policy, strict=True)
-    policy_temperature: float = Field(default=_DEFAULTS.policy_temperature, strict=True)
-    max_new_tokens: int = Field(default=_DEFAULTS.max_new_tokens, alias="max_tokens", strict=True)
-    select: str = Field(default=_DEFAULTS.select, strict=True)
-    seed: int = Field(default=_DEFAULTS.seed, strict=True)
-    prompt_style: str = Field(default=_DEFAULTS.prompt_style, strict=True)
-    grad_clip: float | None = Field(default=_DEFAULTS.grad_clip, strict=True)
-    reward_timeout_s: float | None = Field(default=_DEFAULTS.reward_timeout_s, strict=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -73,7 +71,7 @@ class LatentSeekSettings(BaseModel):
         return values
 
     @model_validator(mode="after")
-    def _validate_settings(self) -> LatentSeekSettings:
+    def _validate_settings(self) -> _Settings:
         self.latentseek_config()  # raises ValueError("lr must be ...") on a bad setting
         check_model_and_reward(self.model, self.reward, self.device, self.dtype)
         return self
@@ -106,6 +104,17 @@ class LatentSeekSettings(BaseModel):
         if reference is None and configurable:
             reference = configurable.get("reference")
         return overrides, reference
+
+
+LatentSeekSettings = create_model("LatentSeekSettings", __base__=_Settings, __module__=__name__,
+                                  **_config_fields())
+LatentSeekSettings.__doc__ = """Model, reward and every LatentSeekConfig setting as pydantic fields (derived from
+the config), for ChatLatentSeek, LatentSeekRunnable and LatentSeekTool.
+
+Example:
+    >>> LatentSeekSettings(max_iters=2).latentseek_config().max_iters
+    2
+"""
 
 
 def messages_to_dicts(messages: Sequence[Any]) -> list[dict[str, str]]:

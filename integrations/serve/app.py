@@ -80,6 +80,7 @@ class LatentSeekService:
         self.rewards = {key: SelfJudge(self.lm) if value == SELF_REWARD else value
                         for key, value in (rewards or {SELF_REWARD: SELF_REWARD}).items()}
         self._active = 0
+        self.attempts_scored = 0  # over the replica's life (for /health: is a search still working?)
         self._count_lock = threading.Lock()
 
     @property
@@ -96,7 +97,11 @@ class LatentSeekService:
         with self._count_lock:
             self._active += 1
         try:
-            yield from stream
+            for event in stream:
+                if event.attempt is not None:
+                    with self._count_lock:
+                        self.attempts_scored += 1
+                yield event
         finally:
             with self._count_lock:
                 self._active -= 1
@@ -231,7 +236,7 @@ def create_app(service: Any) -> Any:
     async def health() -> dict[str, Any]:
         svc = service()
         return {"status": "ok", "model": svc.name, "active_searches": svc.active_searches,
-                "rewards": list(svc.rewards)}
+                "attempts_scored": svc.attempts_scored, "rewards": list(svc.rewards), "pid": os.getpid()}
 
     return app
 

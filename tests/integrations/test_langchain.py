@@ -306,3 +306,61 @@ def test_a_stream_the_caller_stops_reading_stops_the_search(tiny):
     assert len(reward.calls) == 1  # no attempt after the first was decoded or scored
     assert tiny.lock.acquire(blocking=False)
     tiny.lock.release()
+
+
+# ---------------------------------------------------------------- one settings schema, nothing ignored
+def test_every_config_field_is_a_setting_with_the_configs_default_and_help():
+    from latentseek_agents.config import LatentSeekConfig, field_help
+    from latentseek_agents.integrations.common import CONFIG_FIELDS
+
+    fields = ChatLatentSeek.model_fields
+    for name in CONFIG_FIELDS:
+        assert fields[name].default == getattr(LatentSeekConfig(), name)
+        assert fields[name].description == field_help()[name]
+
+
+@pytest.mark.parametrize("setting, message", [
+    ({"temperature": 0.7}, "temperature must be 0 or None: LatentSeek decodes greedily"),
+    ({"max_retries": 2}, "max_retries must be 0 or None"),
+    ({"timeout": -1}, r"timeout must be None or a finite number in \(0, 86400\]"),
+])
+def test_settings_it_cannot_honour_are_refused(tiny, setting, message):
+    with pytest.raises(ValidationError, match=message):
+        chat(tiny, **setting)
+    assert chat(tiny, temperature=0, max_retries=0).temperature == 0  # the no-op values are fine
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"refernce": "5"}, r"per-call unknown setting 'refernce' \(did you mean 'reference'\?\)"),
+    ({"max_iter": 3}, "did you mean 'max_iters'"),
+])
+def test_a_misspelt_per_call_setting_is_an_error_not_a_silent_default(tiny, kwargs, message):
+    reward = Script(0.0)
+    with pytest.raises(ValueError, match=message):
+        chat(tiny, reward).invoke("What is 2 + 3?", **kwargs)
+    with pytest.raises(ValueError, match=message):
+        runnable(tiny, reward).invoke({"question": "What is 2 + 3?"}, **kwargs)
+    assert reward.calls == []  # refused before any search
+
+
+def test_max_tokens_per_call_is_the_token_budget(tiny):
+    message = chat(tiny).invoke("What is 2 + 3?", max_tokens=3, max_iters=0)
+    assert message.usage_metadata["output_tokens"] <= 3
+
+
+def test_timeout_bounds_a_call_and_frees_the_model(tiny):
+    slow = chat(tiny, timeout=0.2, max_iters=200, max_tokens=128)
+    start = time.perf_counter()
+    with pytest.raises(TimeoutError, match="timeout=0.2"):
+        slow.invoke("What is 2 + 3?")
+    assert time.perf_counter() - start < 10  # 200 updates of 128 tokens would take far longer
+    assert tiny.lock.acquire(timeout=1)
+    tiny.lock.release()
+
+
+def test_streaming_true_makes_invoke_go_through_the_stream(tiny):
+    plain = chat(tiny).invoke("What is 2 + 3?")
+    streamed = chat(tiny, streaming=True).invoke("What is 2 + 3?")
+    assert isinstance(plain.content, str)
+    reasoning = [b["reasoning"] for b in streamed.content if isinstance(b, dict) and b["type"] == "reasoning"]
+    assert reasoning[0].splitlines()[0].startswith("first answer") and len(reasoning[0].splitlines()) == 3

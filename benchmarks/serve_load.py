@@ -1,0 +1,188 @@
+"""Load on the OpenAI-compatible server: concurrent clients against Ray Serve replicas, and what
+a client that walks away costs.
+
+Prints, from one run on one machine:
+  * one request alone (the baseline), then C concurrent `openai` clients sending R requests each:
+    answered / sent, lost (errors, time-outs), p50 and p99 latency (and each / the baseline),
+    requests per minute;
+  * the disconnect run: a long streamed search (many latent updates) is closed after its first
+    reasoning chunk; the replica's CPU use is sampled every 20 ms from the close until it falls
+    idle, and that delay is set against one decoding step of the same model.
+
+Usage:
+    python benchmarks/serve_load.py                                  # default model, 16 clients, 2 replicas
+    python benchmarks/serve_load.py --clients 16 --replicas 2 --requests 2 --max-tokens 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def questions(n: int) -> list[tuple[str, str]]:
+    rows = [json.loads(line) for line in (ROOT / "data/gsm8k/train_sample.jsonl").read_text().splitlines()[:n]]
+    return [(r["question"], r["answer"].split("####")[-1].strip()) for r in rows]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def cpu_seconds(pid: int) -> float:
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+async def load(base: str, model: str, clients: int, requests: int, max_tokens: int, iters: int) -> dict:
+    from openai import AsyncOpenAI
+
+    work = questions(clients * requests)
+    latencies: list[float] = []
+    failures: list[str] = []
+
+    async def client(k: int) -> None:
+        async with AsyncOpenAI(base_url=f"{base}/v1", api_key="unused", max_retries=0, timeout=3600) as api:
+            for question, answer in work[k * requests:(k + 1) * requests]:
+                start = time.perf_counter()
+                try:
+                    await api.chat.completions.create(
+                        model=model, messages=[{"role": "user", "content": question}], max_tokens=max_tokens,
+                        extra_body={"latentseek": {"reference": answer, "max_iters": iters}})
+                    latencies.append(time.perf_counter() - start)
+                except Exception as exc:  # noqa: BLE001 - a lost request is a result here
+                    failures.append(f"{type(exc).__name__}: {exc}"[:120])
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client(k) for k in range(clients)))
+    return {"wall": time.perf_counter() - start, "latencies": latencies, "failures": failures}
+
+
+def disconnect_run(base: str, model: str, pids: list[int], max_tokens: int) -> dict:
+    import httpx
+
+    question, answer = questions(1)[0]
+    body = {"model": model, "messages": [{"role": "user", "content": question}], "stream": True,
+            "max_tokens": max_tokens, "latentseek": {"reference": answer + "0", "max_iters": 10}}  # never passes
+    with httpx.stream("POST", f"{base}/v1/chat/completions", json=body, timeout=600) as reply:
+        for line in reply.iter_lines():
+            if "reasoning_content" in line:
+                break
+        before = {pid: cpu_seconds(pid) for pid in pids}
+        time.sleep(0.5)
+        busy = max(pids, key=lambda pid: cpu_seconds(pid) - before[pid])
+    closed = time.perf_counter()  # the with block closed the connection
+    # closed: sample the busy replica's CPU until a 100 ms window uses under 10 % of a core
+    samples = [(time.perf_counter(), cpu_seconds(busy))]
+    idle_after = None
+    while time.perf_counter() - closed < 60:
+        time.sleep(0.02)
+        samples.append((time.perf_counter(), cpu_seconds(busy)))
+        window = [s for s in samples if s[0] >= samples[-1][0] - 0.1]
+        if samples[-1][0] - window[0][0] >= 0.09:
+            rate = (window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0])
+            if rate < 0.10:
+                idle_after = window[0][0] - closed
+                break
+    active = httpx.get(f"{base}/health", timeout=30).json()["active_searches"]
+    return {"idle_after": idle_after, "active_after": active}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--replicas", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=2, help="requests per client")
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--iters", type=int, default=1, help="latent updates per request (at most)")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "120")
+    import httpx
+    import ray
+    from openai import OpenAI
+    from ray import serve
+
+    from latentseek_agents import LatentSeekConfig
+    from latentseek_agents.integrations.serve import latentseek_app
+    from latentseek_agents.rewards import MathAnswer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    started = time.perf_counter()
+    serve.run(latentseek_app(args.model, {"math": MathAnswer()}, num_replicas=args.replicas, num_cpus=1,
+                             max_ongoing_requests=args.clients, max_queued_requests=4 * args.clients,
+                             config=LatentSeekConfig(max_iters=args.iters, max_new_tokens=args.max_tokens)),
+              name="load", route_prefix="/")
+    print(f"{args.replicas} replicas of {args.model} up in {time.perf_counter() - started:.1f} s "
+          f"({os.cpu_count()} cores, 1 per replica)")
+    try:
+        api = OpenAI(base_url=f"{base}/v1", api_key="unused", max_retries=0, timeout=3600)
+        model = api.models.list().data[0].id
+        question, answer = questions(1)[0]
+        api.chat.completions.create(model=model, messages=[{"role": "user", "content": question}],
+                                    max_tokens=args.max_tokens)  # warm-up: first call on a replica
+        alone = []
+        for _ in range(2):
+            start = time.perf_counter()
+            reply = api.chat.completions.create(
+                model=model, messages=[{"role": "user", "content": question}], max_tokens=args.max_tokens,
+                extra_body={"latentseek": {"reference": answer, "max_iters": args.iters}})
+            alone.append(time.perf_counter() - start)
+        baseline = min(alone)
+        step = baseline / max(1, reply.usage.completion_tokens)
+        print(f"one request alone: {baseline:.2f} s ({reply.usage.completion_tokens} tokens over "
+              f"{reply.model_extra['latentseek']['iterations'] + 1} attempts; ~{1000 * step:.0f} ms per token, "
+              "reward included)")
+
+        out = asyncio.run(load(base, model, args.clients, args.requests, args.max_tokens, args.iters))
+        sent = args.clients * args.requests
+        lat = out["latencies"]
+        print(f"\n{args.clients} concurrent clients x {args.requests} requests against {args.replicas} replicas:")
+        print(f"  answered {len(lat)}/{sent}, lost {sent - len(lat)}"
+              + (f" (first: {out['failures'][0]})" if out["failures"] else ""))
+        if lat:
+            p50, p99 = statistics.median(lat), percentile(lat, 99)
+            print(f"  latency p50 {p50:.2f} s ({p50 / baseline:.1f}x alone), p99 {p99:.2f} s "
+                  f"({p99 / baseline:.1f}x alone)")
+            print(f"  throughput {60 * len(lat) / out['wall']:.1f} requests/min over {out['wall']:.1f} s "
+                  f"(alone, back to back: {60 / baseline:.1f} requests/min)")
+
+        pids = set()
+        for _ in range(50):
+            pids.add(httpx.get(f"{base}/health", timeout=30).json()["pid"])
+            if len(pids) == args.replicas:
+                break
+        cut = disconnect_run(base, model, sorted(pids), max(args.max_tokens, 256))
+        print("\nclient disconnect (a 10-update streamed search closed after its first reasoning chunk):")
+        if cut["idle_after"] is None:
+            print("  the replica did NOT fall idle within 60 s")
+        else:
+            print(f"  replica CPU under 10 % of a core {1000 * cut['idle_after']:.0f} ms after the close "
+                  f"(= {cut['idle_after'] / step:.1f} decoding steps of ~{1000 * step:.0f} ms); "
+                  f"active searches afterwards: {cut['active_after']}")
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
