@@ -68,10 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         print(f"== variant {name}: {VARIANTS[name] or 'paper settings'}", flush=True)
         path = out_dir / f"{name}.jsonl"
-        run_bench(args.data, methods=["latentseek"], rewards=[args.reward], limit=args.limit, model=args.model,
-                  config=base.replace(**VARIANTS[name]), out=path, batch_size=args.batch_size,
-                  judge_tokens=args.judge_tokens, progress=not args.no_progress,
-                  ray_workers=args.num_workers if args.ray else None)
+        print(run_bench(args.data, methods=["latentseek"], rewards=[args.reward], limit=args.limit, model=args.model,
+                        config=base.replace(**VARIANTS[name]), out=path, batch_size=args.batch_size,
+                        judge_tokens=args.judge_tokens, progress=not args.no_progress,
+                        ray_workers=args.num_workers if args.ray else None))
         variant_rows = [r for r in read_rows(path) if not r.get("failed")]
         ids |= {r["id"] for r in variant_rows}
         rows += [{**r, "method": f"latentseek:{name}"} for r in variant_rows]

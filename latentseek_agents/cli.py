@@ -244,10 +244,11 @@ def _bench(args: argparse.Namespace) -> int:
     _writable_file(args.out, "--out", make_folder=True)
     if args.plot:
         _writable_file(args.plot, "--plot")
-    run_bench(args.data, methods=methods, rewards=rewards, limit=args.limit,
-              model=args.model, quantize=args.quantize, config=config, out=args.out, plot=args.plot, batch_size=args.batch_size,
-              judge_tokens=args.judge_tokens, allow_code_execution=args.allow_code_execution,
-              progress=not args.no_progress, ray_workers=args.num_workers if args.ray else None)
+    report = run_bench(args.data, methods=methods, rewards=rewards, limit=args.limit, model=args.model,
+                       quantize=args.quantize, config=config, out=args.out, plot=args.plot, batch_size=args.batch_size,
+                       judge_tokens=args.judge_tokens, allow_code_execution=args.allow_code_execution,
+                       progress=not args.no_progress, ray_workers=args.num_workers if args.ray else None)
+    print(report)
     return 0
 
 

@@ -45,7 +45,7 @@ def test_integration_public_names_are_pinned():
 
 def test_importing_the_package_does_not_import_torch_or_transformers():
     code = ("import sys, latentseek_agents, latentseek_agents.rewards, latentseek_agents.integrations, "
-            "latentseek_agents.bench, latentseek_agents.cli, latentseek_agents.distributed, "
+            "latentseek_agents.bench, latentseek_agents.cli, latentseek_agents.bench.executors, "
             "latentseek_agents.integrations.serve; "
             "print(sorted(m for m in ('torch', 'transformers', 'math_verify') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -206,7 +206,8 @@ def test_closing_a_stream_stops_its_search(base):
         return httpx.get(f"{base}/health", timeout=30).json()
 
     with httpx.stream("POST", base + "/v1/chat/completions", json=body, timeout=60) as reply:
-        next(line for line in reply.iter_lines() if "reasoning_content" in line)
+        lines = reply.iter_lines()  # held: dropping the iterator would close the connection already
+        next(line for line in lines if "reasoning_content" in line)
         first = health()
         assert first["active_searches"] == 1
     deadline = time.monotonic() + 20

@@ -17,8 +17,9 @@ CONFIG = LatentSeekConfig(max_iters=2, max_new_tokens=12, lr=0.3)
 
 
 def bench(tiny_lm, out, **kwargs):
+    """The summaries run_bench computed (its report also holds the paired comparisons and notes)."""
     settings = dict(limit=3, rewards=["oracle"], model=tiny_lm, config=CONFIG, out=out, progress=False)
-    return run_bench(GSM8K, **{**settings, **kwargs})
+    return run_bench(GSM8K, **{**settings, **kwargs}).summary
 
 
 def test_every_method_writes_one_row_per_problem(tiny_lm, tmp_path):
@@ -107,9 +108,9 @@ def test_rerunning_skips_finished_rows(tiny_lm, tmp_path, monkeypatch):
     out = tmp_path / "rows.jsonl"
     bench(tiny_lm, out, methods=["cot"])
     first = out.read_text()
-    import latentseek_agents.bench.runner as runner
+    import latentseek_agents.bench.tasks as tasks
 
-    monkeypatch.setattr(runner, "run_method", lambda *a, **k: pytest.fail("a finished row was run again"))
+    monkeypatch.setattr(tasks, "run_method", lambda *a, **k: pytest.fail("a finished row was run again"))
     bench(tiny_lm, out, methods=["cot"])
     assert out.read_text() == first
 
@@ -233,7 +234,7 @@ def test_paired_comparison_counts_fixed_and_broken_on_shared_problems():
 
 
 def test_the_self_boxed_reward_scores_answers_without_a_box_zero_before_judging(tiny_lm, tmp_path):
-    from latentseek_agents.bench.runner import make_reward
+    from latentseek_agents.bench.tasks import make_reward
     from latentseek_agents.rewards import MathAnswer, SelfJudge
 
     gold = MathAnswer()
@@ -254,9 +255,11 @@ def test_resume_is_keyed_by_settings_as_well(tiny_lm, tmp_path, capsys):
     first = read_rows(out)
     bench(tiny_lm, out, limit=2, methods=["cot"])  # same settings: nothing new
     assert read_rows(out) == first
-    capsys.readouterr()
-    (summary,) = bench(tiny_lm, out, limit=2, methods=["cot"], config=CONFIG.replace(max_new_tokens=6))
-    assert "2 row(s) were computed with other settings (max_new_tokens 12 -> 6)" in capsys.readouterr().out
+    report = run_bench(GSM8K, limit=2, methods=["cot"], rewards=["oracle"], model=tiny_lm, out=out, progress=False,
+                       config=CONFIG.replace(max_new_tokens=6))
+    (summary,) = report.summary
+    assert "2 row(s) were computed with other settings (max_new_tokens 12 -> 6)" in str(report)
+    assert capsys.readouterr().out == ""  # run_bench returns what it found; the CLI prints it
     rows = read_rows(out)
     assert len(rows) == 4 and summary["n"] == 2  # the new rows are counted, the old ones kept
     assert {r["settings"]["max_new_tokens"] for r in rows} == {12, 6}
@@ -275,3 +278,13 @@ def test_bad_data_rows_are_named_by_file_and_line(tmp_path, lines, message):
     data.write_text("\n".join(lines) + "\n")
     with pytest.raises(ValueError, match=f"{data}, {message}"):
         load_problems(data)
+
+
+def test_a_failed_row_has_every_field_of_a_solved_row(tiny_lm, tmp_path):
+    from latentseek_agents.bench.tasks import ROW_FIELDS, Task, failed_rows, run_task
+
+    problems = load_problems(GSM8K, 2)
+    solved = run_task(tiny_lm, Task("latentseek", "oracle", problems), CONFIG, 8, False)
+    failed = failed_rows(Task("latentseek", "oracle", problems), "worker died 3 times: RayActorError")
+    assert [list(r) for r in solved] == [list(r) for r in failed] == [list(ROW_FIELDS)] * 2
+    assert failed[0]["failed"] is True and solved[0]["failed"] is False

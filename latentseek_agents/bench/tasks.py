@@ -1,0 +1,103 @@
+"""One benchmark task (a method, a reward, a batch of problems) and the one function that runs it,
+producing the one row type. Both executors (local, Ray) call :func:`run_task`; nothing here knows
+how tasks are scheduled.
+
+Example:
+    >>> task = Task("cot", "oracle", [])
+    >>> task.method, task.reward
+    ('cot', 'oracle')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..answers import extract_answer, last_boxed
+from ..config import LatentSeekConfig
+from .data import BenchProblem
+from .methods import MethodRun, run_method
+
+__all__ = ["REWARDS", "ROW_FIELDS", "Task", "failed_rows", "gold_checker", "make_reward", "make_row", "run_task"]
+
+# self: SelfJudge (the paper's self-reward); self_boxed: the same behind a format gate (no \boxed{}
+# answer scores 0, like the paper's format reward on some Prompt-1 runs); oracle: the gold check.
+REWARDS = ("self", "self_boxed", "oracle")
+
+# Every row has these fields (a failed row too, with empty values); the runner adds "settings".
+_EMPTY: dict[str, Any] = {
+    "correct": False, "first_correct": False, "answer": None, "attempts": 0, "chosen": 0, "tokens": 0,
+    "generate_s": 0.0, "update_s": 0.0, "reward_s": 0.0, "scores": [], "correct_each": [], "correct_at": [False],
+    "errors": [], "flipped": [], "failed": False, "error": None,
+}
+ROW_FIELDS = ("id", "method", "reward", "gold", *_EMPTY)
+
+
+@dataclass(frozen=True)
+class Task:
+    """A batch of problems for one method under one reward."""
+
+    method: str
+    reward: str
+    problems: Sequence[BenchProblem]
+
+
+def gold_checker(kind: str, allow_code_execution: bool) -> Any:
+    """The gold-answer check for a problem kind (also the ``oracle`` reward)."""
+    from ..rewards import MathAnswer, UnitTests
+
+    if kind == "code":
+        return UnitTests(allow_execution=allow_code_execution, timeout_s=10.0)
+    return MathAnswer(extract="auto")
+
+
+def make_reward(name: str, lm: Any, gold: Any, judge_tokens: int) -> Any:
+    """The reward called ``name`` (see :data:`REWARDS`) on model ``lm``."""
+    from ..rewards import SelfJudge, gate
+
+    if name == "oracle":
+        return gold
+    judge = SelfJudge(lm, max_new_tokens=judge_tokens)
+    if name == "self_boxed":
+        return gate(lambda text: last_boxed(text) is not None, then=judge)
+    return judge
+
+
+def _row(problem: BenchProblem, method: str, reward: str, **values: Any) -> dict[str, Any]:
+    row = {"id": problem.id, "method": method, "reward": reward,
+           "gold": problem.gold if problem.kind == "math" else problem.id, **_EMPTY}
+    row.update(values)
+    return row
+
+
+def make_row(problem: BenchProblem, method: str, reward: str, run: MethodRun, config: LatentSeekConfig) -> dict[str, Any]:
+    """The JSON row of one method's run on one problem."""
+    chosen = run.chosen()
+    attempts = run.attempts
+    return _row(
+        problem, method, reward,
+        correct=attempts[chosen].correct, first_correct=attempts[0].correct,
+        answer=extract_answer(run.texts[chosen]) if problem.kind == "math" else None,
+        attempts=len(attempts), chosen=chosen, tokens=sum(a.tokens for a in attempts),
+        generate_s=sum(a.generate_s for a in attempts), update_s=sum(a.update_s for a in attempts),
+        reward_s=sum(a.reward_s for a in attempts),
+        scores=[round(a.score, 4) for a in attempts], correct_each=[a.correct for a in attempts],
+        correct_at=[attempts[run.chosen(k)].correct for k in range(config.max_iters + 1)],
+        errors=[a.error for a in attempts if a.error],
+        flipped=[round(a.flipped, 4) for a in attempts if a.flipped is not None],
+    )
+
+
+def failed_rows(task: Task, error: str) -> list[dict[str, Any]]:
+    """Rows recording that a task's problems could not be solved (counted as wrong; retried on re-run)."""
+    return [_row(p, task.method, task.reward, failed=True, error=error, errors=[error]) for p in task.problems]
+
+
+def run_task(lm: Any, task: Task, config: LatentSeekConfig, judge_tokens: int,
+             allow_code_execution: bool) -> list[dict[str, Any]]:
+    """Run one task on a loaded model: one row per problem."""
+    gold = gold_checker(task.problems[0].kind, allow_code_execution)
+    reward = make_reward(task.reward, lm, gold, judge_tokens)
+    runs = run_method(task.method, lm, list(task.problems), reward, gold, config)
+    return [make_row(p, task.method, task.reward, run, config) for p, run in zip(task.problems, runs)]
