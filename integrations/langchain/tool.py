@@ -45,7 +45,10 @@ class LatentSeekTool(BaseTool):
     runnable: LatentSeekRunnable = Field(default_factory=LatentSeekRunnable)
 
     def __init__(self, runnable: LatentSeekRunnable | None = None, **settings: Any) -> None:
-        tool_fields = {k: settings.pop(k) for k in list(settings) if k in ("name", "description", "return_direct")}
+        # BaseTool's own fields (name, description, return_direct, handle_tool_error, tags, ...) go to
+        # the tool; the rest are LatentSeek settings of its runnable (which refuses unknown names).
+        own = set(type(self).model_fields) - {"runnable"}
+        tool_fields = {k: settings.pop(k) for k in list(settings) if k in own}
         super().__init__(runnable=runnable or LatentSeekRunnable(**settings), **tool_fields)
 
     def _run(self, question: str, reference: str | None = None,

@@ -364,3 +364,12 @@ def test_streaming_true_makes_invoke_go_through_the_stream(tiny):
     assert isinstance(plain.content, str)
     reasoning = [b["reasoning"] for b in streamed.content if isinstance(b, dict) and b["type"] == "reasoning"]
     assert reasoning[0].splitlines()[0].startswith("first answer") and len(reasoning[0].splitlines()) == 3
+
+
+def test_the_tools_own_fields_reach_the_tool_and_settings_reach_its_search(tiny):
+    tool = LatentSeekTool(model=tiny, reward=Script(0.0), max_iters=1, handle_tool_error="failed",
+                          tags=["math"], name="solver")
+    assert (tool.handle_tool_error, tool.tags, tool.name) == ("failed", ["math"], "solver")
+    assert tool.runnable.max_iters == 1
+    with pytest.raises(ValidationError, match="did you mean 'max_iters'"):
+        LatentSeekTool(model=tiny, max_iter=1)
