@@ -223,3 +223,17 @@ def test_the_app_needs_a_model_by_name():
         latentseek_app(model=object())
     with pytest.raises(ValueError, match=r"rewards\['x'\] must be a checker"):
         latentseek_app("default", {"x": 3})
+
+
+def test_serve_run_builds_the_same_app_from_key_value_arguments():
+    from ray.serve import Application
+
+    from latentseek_agents.integrations.serve import build_app
+
+    assert isinstance(build_app({"model": "default", "reward": "math,self", "replicas": "2"}), Application)
+    with pytest.raises(ValueError, match="did you mean 'replicas'"):
+        build_app({"replica": "2"})
+    with pytest.raises(ValueError, match="replicas must be an? int"):
+        build_app({"replicas": "two"})
+    with pytest.raises(ValueError, match="reward must name rewards among"):
+        build_app({"reward": "code"})

@@ -11,7 +11,7 @@ Example:
     ...     extra_body={"latentseek": {"reward": "math", "reference": "42", "max_iters": 2}})
 """
 
-from .app import SELF_REWARD, LatentSeekService, create_app, latentseek_app
+from .app import SELF_REWARD, LatentSeekService, build_app, create_app, latentseek_app
 from .protocol import APIError, ServeLimits
 
-__all__ = ["APIError", "LatentSeekService", "SELF_REWARD", "ServeLimits", "create_app", "latentseek_app"]
+__all__ = ["APIError", "LatentSeekService", "SELF_REWARD", "ServeLimits", "build_app", "create_app", "latentseek_app"]

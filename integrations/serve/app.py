@@ -36,7 +36,7 @@ from latentseek_agents.config import LatentSeekConfig
 from ..common import attempt_line, cut_at_stop, display_name
 from .protocol import APIError, ParsedRequest, ServeLimits, chunk_body, completion_body, new_id, parse_request, summary
 
-__all__ = ["SELF_REWARD", "LatentSeekService", "create_app", "latentseek_app"]
+__all__ = ["SELF_REWARD", "LatentSeekService", "build_app", "create_app", "latentseek_app"]
 
 SELF_REWARD = "self"  # a reward spec: SelfJudge on the served model, built in each replica
 _DONE = object()
@@ -336,3 +336,40 @@ def latentseek_app(model: str = "default", rewards: Mapping[str, Any] | None = N
                                   max_ongoing_requests=max_ongoing_requests, max_queued_requests=max_queued_requests,
                                   ray_actor_options={"num_cpus": num_cpus, "num_gpus": num_gpus})
     return deployment.bind(settings)
+
+
+_BUILD_ARGS = ("model", "reward", "replicas", "num_cpus", "num_gpus", "name", "quantize", "max_ongoing_requests",
+               "max_queued_requests")
+
+
+def build_app(args: dict[str, str]) -> Any:
+    """The application builder for ``serve run`` (a cluster, a config file): the same app as
+    ``latentseek serve``, from ``key=value`` arguments. Rewards by name: ``math``, ``self`` (and
+    ``code`` only through ``latentseek_app`` itself, where executing model code is acknowledged).
+
+    Example:
+        serve run latentseek_agents.integrations.serve.app:build_app model=default reward=math,self replicas=2
+    """
+    from latentseek_agents.rewards import MathAnswer
+
+    from ..common import unknown_names
+
+    problem = unknown_names(list(args), _BUILD_ARGS, "argument")
+    if problem:
+        raise ValueError(f"build_app: {problem}")
+    makers = {"math": MathAnswer, "self": lambda: SELF_REWARD}
+    names = [n.strip() for n in args.get("reward", "math").split(",") if n.strip()]
+    if not names or any(n not in makers for n in names):
+        raise ValueError(f"build_app: reward must name rewards among {tuple(makers)}, got {args.get('reward')!r}")
+
+    def number(key: str, kind: type, default: Any) -> Any:
+        try:
+            return kind(args.get(key, default))
+        except ValueError:
+            raise ValueError(f"build_app: {key} must be {'an' if kind is int else 'a'} {kind.__name__}, got {args[key]!r}") from None
+
+    return latentseek_app(args.get("model", "default"), {n: makers[n]() for n in names}, name=args.get("name"),
+                          num_replicas=number("replicas", int, 1), num_cpus=number("num_cpus", float, 1.0),
+                          num_gpus=number("num_gpus", float, 0.0), quantize=args.get("quantize"),
+                          max_ongoing_requests=number("max_ongoing_requests", int, 2),
+                          max_queued_requests=number("max_queued_requests", int, 16))
