@@ -232,11 +232,11 @@ def parse_request(raw: bytes, *, model_names: Sequence[str], rewards: Sequence[s
 
     Example:
         >>> body = b'{"model": "m", "messages": [{"role": "user", "content": "2+3?"}], "n": 2}'
-        >>> parse_request(body, model_names=["m"], rewards=["math"], base=LatentSeekConfig(),
-        ...               limits=ServeLimits())
-        Traceback (most recent call last):
-        ...
-        protocol.APIError: n must be 1 (one choice per request), got 2
+        >>> try:
+        ...     parse_request(body, model_names=["m"], rewards=["math"], base=LatentSeekConfig(), limits=ServeLimits())
+        ... except APIError as error:
+        ...     print(error.status, error.param, error.message)
+        400 n n must be 1 (one choice per request), got 2
     """
     if len(raw) > limits.max_body_bytes:
         raise APIError(413, f"the request body is {len(raw)} bytes; this server takes at most {limits.max_body_bytes}",
@@ -326,11 +326,12 @@ def summary(result: Any, reward: str) -> dict[str, Any]:
     """The ``latentseek`` object of a response: what the search did.
 
     Example:
-        >>> summary(None, "math") is None
-        True
+        >>> from latentseek_agents.result import Attempt, SeekResult
+        >>> r = SeekResult(answer="5", text="5", score=1.0, iterations=0, stop_reason="threshold", chosen=0,
+        ...                trace=[Attempt(iteration=0, text="5", score=1.0, passed=True, tokens=3)])
+        >>> summary(r, "math")["scores"], summary(r, "math")["stop_reason"]
+        ([1.0], 'threshold')
     """
-    if result is None:
-        return None  # type: ignore[return-value]
     return {
         "reward": reward, "iterations": result.iterations, "score": result.score, "stop_reason": result.stop_reason,
         "answer": result.answer, "chosen": result.chosen, "scores": [a.score for a in result.trace],

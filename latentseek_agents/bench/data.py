@@ -52,7 +52,7 @@ def load_problems(path: str | Path, limit: int | None = None) -> list[BenchProbl
 
     Example:
         >>> problems = load_problems("data/gsm8k/test_dev.jsonl", limit=2)   # doctest: +SKIP
-        >>> problems[0].gold
+        >>> problems[0].gold                                                 # doctest: +SKIP
         '18'
     """
     path = Path(path)

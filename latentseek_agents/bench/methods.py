@@ -84,7 +84,7 @@ def _vote_key(text: str) -> str | None:
 
 
 def majority(texts: Sequence[str]) -> int:
-    """Index of the first text whose final answer is the most common one (texts without an answer
+    r"""Index of the first text whose final answer is the most common one (texts without an answer
     vote for nothing; if none has one, the first text).
 
     Example:
