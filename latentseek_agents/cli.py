@@ -252,25 +252,19 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
-SERVE_REWARDS = ("math", "code", "self")
-
-
 def _serve(args: argparse.Namespace) -> int:
     import os
 
-    from latentseek_agents.integrations.serve import SELF_REWARD, ServeLimits, latentseek_app
-    from latentseek_agents.rewards import MathAnswer, UnitTests
+    from latentseek_agents.integrations.serve import ServeLimits, latentseek_app
+    from latentseek_agents.integrations.serve.app import named_rewards
 
-    names = [r.strip() for r in args.reward.split(",") if r.strip()]
-    if not names or any(n not in SERVE_REWARDS for n in names):
-        raise ValueError(f"--reward must name rewards among {SERVE_REWARDS}, got {args.reward!r}")
-    if "code" in names and not args.allow_code_execution:
-        raise PermissionError("--reward code runs model code: pass --allow-code-execution to acknowledge it")
-    made = {"math": lambda: MathAnswer(), "self": lambda: SELF_REWARD,
-            "code": lambda: UnitTests(allow_execution=True)}
+    try:
+        rewards = named_rewards(args.reward, allow_code_execution=args.allow_code_execution)
+    except ValueError as exc:
+        raise ValueError(f"--{exc}") from None
     limits = ServeLimits(max_iters=args.max_request_iters, max_tokens=args.max_request_tokens,
                          max_body_bytes=args.max_body_bytes)
-    app = latentseek_app(args.model, {n: made[n]() for n in names}, config=config_from_args(args), limits=limits,
+    app = latentseek_app(args.model, rewards, config=config_from_args(args), limits=limits,
                          name=args.name, num_replicas=args.replicas, num_cpus=args.num_cpus, num_gpus=args.num_gpus,
                          max_ongoing_requests=args.max_ongoing_requests, max_queued_requests=args.max_queued_requests,
                          device=args.device, quantize=args.quantize)

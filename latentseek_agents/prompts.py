@@ -11,8 +11,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["Messages", "Problem", "ROLES", "ROLE_ALIASES", "build_messages", "content_text", "normalize_role",
-           "question_text", "render_prompt"]
+__all__ = ["Messages", "Problem", "ROLES", "ROLE_ALIASES", "build_messages", "check_text", "content_text",
+           "normalize_role", "question_text", "render_prompt"]
 
 Messages = list[dict[str, str]]
 Problem = str | Sequence[Mapping[str, Any]]
@@ -131,14 +131,26 @@ def question_text(messages: Messages) -> str:
     return messages[-1]["content"]
 
 
+def check_text(text: str, name: str) -> None:
+    r"""Refuse text that is not valid Unicode (a lone surrogate), naming where it came from.
+
+    Example:
+        >>> check_text("2 + \ud800", "question")
+        Traceback (most recent call last):
+        ...
+        ValueError: question is not valid text: surrogates not allowed at character 4 ('\ud800')
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{name} is not valid text: {exc.reason} at character {exc.start} "
+                         f"({text[exc.start:exc.end]!r})") from None
+
+
 def _check_encodable(messages: Messages) -> None:
     """Refuse text that is not valid Unicode (a lone surrogate) with the message that holds it."""
     for i, message in enumerate(messages):
-        try:
-            message["content"].encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise ValueError(f"messages[{i}]['content'] is not valid text: {exc.reason} at character {exc.start} "
-                             f"({message['content'][exc.start:exc.end]!r})") from None
+        check_text(message["content"], f"messages[{i}]['content']")
 
 
 def _special_tokens(tokenizer: Any) -> list[str]:

@@ -23,6 +23,8 @@ class Attempt:
         feedback: the reward's feedback text.
         error: the reward's error (exception, time-out, NaN), if any.
         tokens: number of tokens generated for this attempt (the stop token included).
+        truncated: the answer used its whole token budget without a stop token (OpenAI's
+            ``finish_reason="length"``).
         prefix_tokens: number of tokens decoded from optimized latents (0 for iteration 0).
         changed_positions: how many of those prefix tokens differ from the previous attempt's.
         seconds: wall time of this attempt; split into generate / update / reward seconds.
@@ -36,6 +38,7 @@ class Attempt:
     feedback: str = ""
     error: str | None = None
     tokens: int = 0
+    truncated: bool = False
     prefix_tokens: int = 0
     changed_positions: int = 0
     seconds: float = 0.0

@@ -349,6 +349,7 @@ class LatentSeek:
         )
         for k, result in zip(todo, scored):
             results[k] = result
+        stops = set(self.lm.eos_token_ids)
         attempts = []
         for k, (item, text) in enumerate(zip(items, texts)):
             result, reward_seconds = results[k]  # type: ignore[misc]
@@ -361,6 +362,7 @@ class LatentSeek:
             attempts.append(Attempt(
                 iteration=iteration, text=text, score=score, passed=self.config.passes(score),
                 feedback=feedback, error=result.error, tokens=len(tokens[k]),
+                truncated=len(tokens[k]) >= item.budget and (not tokens[k] or tokens[k][-1] not in stops),
                 prefix_tokens=prefix_tokens[k] if prefix_tokens else 0, changed_positions=changed[k] if changed else 0,
                 seconds=generate_seconds + update_seconds + reward_seconds,
                 generate_seconds=generate_seconds, update_seconds=update_seconds,

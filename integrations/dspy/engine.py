@@ -196,8 +196,7 @@ class LatentSeekEngine:
         reward = _AttemptReward(job)
         result = LatentSeek(lm, reward=reward, config=config).solve(messages)
         job.results.append(result)
-        chosen = result.chosen_attempt
-        return result.text, result.generated_tokens, chosen.tokens >= budget
+        return result.text, result.generated_tokens, result.chosen_attempt.truncated
 
     def stream(self, request: Any) -> Iterator[Any]:
         """The completed response as DSPy stream events (start, text, end)."""

@@ -34,9 +34,10 @@ from typing import Any
 from latentseek_agents.config import LatentSeekConfig
 
 from ..common import attempt_line, cut_at_stop, display_name
-from .protocol import APIError, ParsedRequest, ServeLimits, chunk_body, completion_body, new_id, parse_request, summary
+from .protocol import (APIError, ParsedRequest, ServeLimits, chunk_body, completion_body, new_id, parse_request,
+                       summary, usage)
 
-__all__ = ["SELF_REWARD", "LatentSeekService", "build_app", "create_app", "latentseek_app"]
+__all__ = ["REWARD_NAMES", "SELF_REWARD", "LatentSeekService", "build_app", "create_app", "latentseek_app", "named_rewards"]
 
 SELF_REWARD = "self"  # a reward spec: SelfJudge on the served model, built in each replica
 _DONE = object()
@@ -140,13 +141,10 @@ class LatentSeekService:
                 running.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
-def _finish_reason(svc: Any, result: Any, config: LatentSeekConfig, cut: bool) -> str:
-    """"length" when the returned answer used its whole token budget, else "stop"."""
+def _finish_reason(result: Any, cut: bool) -> str:
+    """"length" when the returned answer used its whole token budget (and no stop sequence cut it)."""
     attempt = result.chosen_attempt
-    budget = config.max_new_tokens
-    if svc.lm.context_length is not None:
-        budget = min(budget, svc.lm.context_length - result.prompt_tokens)  # as the engine bounds it
-    return "length" if not cut and attempt is not None and attempt.tokens >= budget else "stop"
+    return "length" if not cut and attempt is not None and attempt.truncated else "stop"
 
 
 def _sse(data: Any) -> str:
@@ -216,7 +214,7 @@ def create_app(service: Any) -> Any:
         except APIError as exc:
             return error(exc)
         text, cut = cut_at_stop(result.text, parsed.stop)
-        return completion_body(result, model=svc.name, text=text, finish_reason=_finish_reason(svc, result, parsed.config, cut),
+        return completion_body(result, model=svc.name, text=text, finish_reason=_finish_reason(result, cut),
                                reward=parsed.reward, reasoning="".join(reasoning))
 
     @app.get("/v1/models")
@@ -270,11 +268,10 @@ async def _stream(svc: Any, parsed: ParsedRequest, first: Any, events: AsyncIter
         await events.aclose()
     text, cut = cut_at_stop(result.text, parsed.stop)
     yield _sse(chunk_body(completion_id, svc.name, created, {"content": text}))
-    yield _sse(chunk_body(completion_id, svc.name, created, {}, _finish_reason(svc, result, parsed.config, cut),
+    yield _sse(chunk_body(completion_id, svc.name, created, {}, _finish_reason(result, cut),
                           **{"latentseek": summary(result, parsed.reward)}))
     if parsed.include_usage:
-        body = completion_body(result, model=svc.name, text=text, finish_reason="stop", reward=parsed.reward)
-        yield _sse(chunk_body(completion_id, svc.name, created, None, usage=body["usage"]))
+        yield _sse(chunk_body(completion_id, svc.name, created, None, usage=usage(result)))
     yield "data: [DONE]\n\n"
 
 
@@ -338,6 +335,30 @@ def latentseek_app(model: str = "default", rewards: Mapping[str, Any] | None = N
     return deployment.bind(settings)
 
 
+REWARD_NAMES = ("math", "code", "self")
+
+
+def named_rewards(spec: str, *, allow_code_execution: bool = False,
+                  choices: tuple[str, ...] = REWARD_NAMES) -> dict[str, Any]:
+    """Rewards from a comma-separated list of names (the first is the default): ``math``
+    (MathAnswer against the request's reference), ``code`` (UnitTests on the request's tests; runs
+    model code, so ``allow_code_execution`` must acknowledge it), ``self`` (SelfJudge on the served model).
+
+    Example:
+        >>> list(named_rewards("math,self"))
+        ['math', 'self']
+    """
+    from latentseek_agents.rewards import MathAnswer, UnitTests
+
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    if not names or any(n not in choices for n in names):
+        raise ValueError(f"reward must name rewards among {choices}, got {spec!r}")
+    if "code" in names and not allow_code_execution:
+        raise PermissionError("--reward code runs model code: pass --allow-code-execution to acknowledge it")
+    makers = {"math": MathAnswer, "self": lambda: SELF_REWARD, "code": lambda: UnitTests(allow_execution=True)}
+    return {n: makers[n]() for n in names}
+
+
 _BUILD_ARGS = ("model", "reward", "replicas", "num_cpus", "num_gpus", "name", "quantize", "max_ongoing_requests",
                "max_queued_requests")
 
@@ -350,17 +371,15 @@ def build_app(args: dict[str, str]) -> Any:
     Example:
         serve run latentseek_agents.integrations.serve.app:build_app model=default reward=math,self replicas=2
     """
-    from latentseek_agents.rewards import MathAnswer
-
     from ..common import unknown_names
 
     problem = unknown_names(list(args), _BUILD_ARGS, "argument")
     if problem:
         raise ValueError(f"build_app: {problem}")
-    makers = {"math": MathAnswer, "self": lambda: SELF_REWARD}
-    names = [n.strip() for n in args.get("reward", "math").split(",") if n.strip()]
-    if not names or any(n not in makers for n in names):
-        raise ValueError(f"build_app: reward must name rewards among {tuple(makers)}, got {args.get('reward')!r}")
+    try:
+        rewards = named_rewards(args.get("reward", "math"), choices=("math", "self"))
+    except ValueError as exc:
+        raise ValueError(f"build_app: {exc}") from None
 
     def number(key: str, kind: type, default: Any) -> Any:
         try:
@@ -368,7 +387,7 @@ def build_app(args: dict[str, str]) -> Any:
         except ValueError:
             raise ValueError(f"build_app: {key} must be {'an' if kind is int else 'a'} {kind.__name__}, got {args[key]!r}") from None
 
-    return latentseek_app(args.get("model", "default"), {n: makers[n]() for n in names}, name=args.get("name"),
+    return latentseek_app(args.get("model", "default"), rewards, name=args.get("name"),
                           num_replicas=number("replicas", int, 1), num_cpus=number("num_cpus", float, 1.0),
                           num_gpus=number("num_gpus", float, 0.0), quantize=args.get("quantize"),
                           max_ongoing_requests=number("max_ongoing_requests", int, 2),

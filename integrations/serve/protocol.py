@@ -27,12 +27,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from latentseek_agents.config import LatentSeekConfig
+from latentseek_agents.prompts import check_text
 from latentseek_agents.validation import check_int
 
 from ..common import CONFIG_FIELDS, unknown_names
 
 __all__ = ["APIError", "EXTENSION", "EXTENSION_FIELDS", "ParsedRequest", "ServeLimits", "chunk_body",
-           "completion_body", "new_id", "parse_request", "summary"]
+           "completion_body", "new_id", "parse_request", "summary", "usage"]
 
 EXTENSION = "latentseek"
 # Per-request LatentSeek settings: every LatentSeekConfig field except the two that have an OpenAI
@@ -183,10 +184,9 @@ def _from_validation(exc: ValidationError) -> APIError:
 
 def _check_text(text: str, param: str) -> None:
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise APIError(422, f"{param} is not valid text: {exc.reason} at character {exc.start}", param=param,
-                       code="invalid_text") from None
+        check_text(text, param)
+    except ValueError as exc:
+        raise APIError(422, str(exc), param=param, code="invalid_text") from None
 
 
 def _content(message: _Message, i: int) -> str:
@@ -201,10 +201,11 @@ def _content(message: _Message, i: int) -> str:
 
 
 def _budget(name: str, value: Any, maximum: int, low: int = 1) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= maximum:
+    try:
+        return check_int(name, value, low, maximum)  # type: ignore[return-value]
+    except ValueError:
         raise APIError(400, f"{name} must be an integer in [{low}, {maximum}] on this server, got {value!r}",
-                       param=name, code="invalid_value")
-    return value
+                       param=name, code="invalid_value") from None
 
 
 def _settings(ext: Mapping[str, Any], limits: ServeLimits) -> dict[str, Any]:
@@ -341,7 +342,8 @@ def summary(result: Any, reward: str) -> dict[str, Any]:
     }
 
 
-def _usage(result: Any) -> dict[str, int]:
+def usage(result: Any) -> dict[str, int]:
+    """OpenAI's ``usage`` of a search: the prompt once, the tokens of every attempt."""
     completion = result.generated_tokens
     return {"prompt_tokens": result.prompt_tokens, "completion_tokens": completion,
             "total_tokens": result.prompt_tokens + completion}
@@ -367,7 +369,7 @@ def completion_body(result: Any, *, model: str, text: str, finish_reason: str, r
         message["reasoning_content"] = reasoning
     return {"id": completion_id or new_id(), "object": "chat.completion", "created": int(time.time()), "model": model,
             "choices": [{"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}],
-            "usage": _usage(result), EXTENSION: summary(result, reward)}
+            "usage": usage(result), EXTENSION: summary(result, reward)}
 
 
 def chunk_body(completion_id: str, model: str, created: int, delta: dict[str, Any] | None,

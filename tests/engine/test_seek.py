@@ -401,3 +401,10 @@ def test_the_result_names_the_attempt_it_returns(tiny_lm, select, chosen):
     result = seeker(tiny_lm, Recorder([0.1, 0.7, 0.3]), max_iters=2, select=select).solve("What is 2 + 3?")
     assert result.chosen == chosen and result.chosen_attempt is result.trace[chosen]
     assert result.text == result.trace[chosen].text and result.to_dict()["chosen"] == chosen
+
+
+def test_each_attempt_records_whether_it_used_its_whole_budget(tiny_lm):
+    short = LatentSeek(tiny_lm, reward=lambda text: 0.0, config=LatentSeekConfig(max_iters=2, lr=0.3, max_new_tokens=5))
+    trace = short.solve("What is 2 + 3?").trace
+    assert [a.tokens for a in trace] == [5, 5, 5]  # a random model does not stop within 5 tokens
+    assert all(a.truncated for a in trace)
