@@ -258,6 +258,10 @@ def _serve(args: argparse.Namespace) -> int:
     from latentseek_agents.integrations.serve import ServeLimits, latentseek_app
     from latentseek_agents.integrations.serve.app import named_rewards
 
+    from .validation import check_int
+
+    check_int("--port", args.port, 1, 65_535)
+
     try:
         rewards = named_rewards(args.reward, allow_code_execution=args.allow_code_execution)
     except ValueError as exc:

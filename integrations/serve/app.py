@@ -298,6 +298,13 @@ def latentseek_app(model: str = "default", rewards: Mapping[str, Any] | None = N
         from ray import serve
     except ImportError as exc:
         raise ImportError("serving needs Ray Serve: pip install 'latentseek-agents[serve]'") from exc
+    from latentseek_agents.validation import check_int, check_number
+
+    check_int("num_replicas", num_replicas, 1, 10_000)
+    check_number("num_cpus", num_cpus, 0, 10_000, low_open=True)
+    check_number("num_gpus", num_gpus, 0, 10_000)
+    check_int("max_ongoing_requests", max_ongoing_requests, 1, 1_000_000)
+    check_int("max_queued_requests", max_queued_requests, 1, 1_000_000)
     if not isinstance(model, str) or not model.strip():
         raise ValueError(f"model must be a name or path for serving (each replica loads it), got "
                          f"{type(model).__name__} {model!r:.40}")

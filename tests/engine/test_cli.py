@@ -114,6 +114,9 @@ def test_every_config_setting_is_an_option_of_both_commands(command):
     (["--reward", "math,code"], "pass --allow-code-execution"),
     (["--max-iters", "50"], "config.max_iters is 50, above what limits let one request ask (10)"),
     (["--max-new-tokens", "2048", "--max-request-tokens", "1024"], "config.max_new_tokens is 2048"),
+    (["--port", "70000"], "--port must be an integer in [1, 65535], got 70000"),
+    (["--num-cpus", "-1"], "num_cpus must be a finite number in (0, 10000], got -1.0"),
+    (["--num-cpus", "nan"], "num_cpus must be a finite number"),
 ])
 def test_serve_refuses_bad_settings_before_anything_starts(capsys, args, message):
     pytest.importorskip("ray.serve")
