@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .config import LatentSeekConfig, field_help
+from .rewards.base import JUDGE_TOKENS
 
 __all__ = ["main", "build_parser", "add_config_options", "config_from_args"]
 
@@ -71,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or float16")
     solve.add_argument("--quantize", choices=("int8",), help="int8: dynamically quantized body (CPU, float32)")
     add_config_options(solve)
-    solve.add_argument("--judge-tokens", type=_positive_int, default=256,
-                       help="token budget of each self-judge reply (without --reference)")
+    solve.add_argument("--judge-tokens", type=_positive_int, default=JUDGE_TOKENS,
+                       help="token budget of each self-judge reply (without --reference; default: %(default)s)")
     solve.add_argument("--json", action="store_true", help="print the SeekResult as one JSON object")
     solve.add_argument("--trace", metavar="FILE", help="append one JSON line per attempt to FILE")
     solve.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -89,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--model", default="default", help="'default', a hub id, a local folder or a .gguf file")
     bench.add_argument("--quantize", choices=("int8",), help="int8: dynamically quantized body (CPU, float32)")
     bench.add_argument("--batch-size", type=_positive_int, default=8)
-    bench.add_argument("--judge-tokens", type=_positive_int, default=128, help="SelfJudge reply budget")
+    bench.add_argument("--judge-tokens", type=_positive_int, default=JUDGE_TOKENS,
+                       help="SelfJudge reply budget (default: %(default)s)")
     bench.add_argument("--out", default="results.jsonl", help="JSONL rows (re-running skips finished rows)")
     bench.add_argument("--plot", help="write a PNG of accuracy against iterations")
     bench.add_argument("--allow-code-execution", action="store_true", help="needed for HumanEval-style data")

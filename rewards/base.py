@@ -7,10 +7,12 @@ from typing import Any
 
 from latentseek_agents.scoring import CheckResult
 
-__all__ = ["BaseChecker", "MAX_CHECK_S", "MAX_JUDGE_TOKENS"]
+__all__ = ["BaseChecker", "JUDGE_TOKENS", "MAX_CHECK_S", "MAX_JUDGE_TOKENS"]
 
 MAX_CHECK_S = 3600.0  # the longest time bound any one check may be given
 MAX_JUDGE_TOKENS = 32_768  # the largest reply budget of a judge
+# The default reply budget of a local judge (SelfJudge, LLMJudge, the CLI, the harness)
+JUDGE_TOKENS = 256
 
 
 class BaseChecker:

@@ -17,6 +17,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from .base import JUDGE_TOKENS
+
 __all__ = [
     "JudgeBackend",
     "LocalJudge",
@@ -65,7 +67,7 @@ def neutralize(text: str, markers: Sequence[str]) -> str:
 class LocalJudge:
     """A local HF model as judge: batched greedy replies, bounded tokens; logit verdicts."""
 
-    def __init__(self, model: Any = "default", max_new_tokens: int = 256) -> None:
+    def __init__(self, model: Any = "default", max_new_tokens: int = JUDGE_TOKENS) -> None:
         self.model = model
         self.max_new_tokens = max_new_tokens
         self._lm: Any = None
@@ -108,10 +110,18 @@ class LocalJudge:
 
     def complete(self, prompts: Sequence[str]) -> list[str]:
         """Greedy replies, one batch, generated tokens only (a prompt too long for the context raises)."""
+        return [self.decode(tokens) for tokens in self.reply_tokens(prompts)]
+
+    def reply_tokens(self, prompts: Sequence[str]) -> list[list[int]]:
+        """The token ids of :meth:`complete`'s replies (greedy: a budget's reply is a prefix of a larger one's)."""
         from latentseek_agents.generation import generate
 
         gens = generate(self.lm, [self._encode(p, self.max_new_tokens) for p in prompts], self.max_new_tokens)
-        return [self.lm.tokenizer.decode(g.tokens, skip_special_tokens=True) for g in gens]
+        return [list(g.tokens) for g in gens]
+
+    def decode(self, tokens: Sequence[int]) -> str:
+        """A reply's text from its token ids (special tokens dropped)."""
+        return self.lm.tokenizer.decode(list(tokens), skip_special_tokens=True)
 
     def option_probs(self, prompt: str, reply_prefix: str, options: Sequence[str]) -> dict[str, float]:
         """Probability of each option as the next token after the reply starts with ``reply_prefix``.
@@ -176,7 +186,7 @@ class CallableJudge:
         return [str(self.fn(p)) for p in prompts]
 
 
-def as_judge_backend(judge: Any, *, max_new_tokens: int = 256) -> JudgeBackend:
+def as_judge_backend(judge: Any, *, max_new_tokens: int = JUDGE_TOKENS) -> JudgeBackend:
     """Pick the backend for ``judge`` (duck-typed: LangChain and DSPy are never imported here).
 
     Example:

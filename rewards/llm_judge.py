@@ -17,7 +17,7 @@ from latentseek_agents.scoring import CheckResult
 
 from latentseek_agents.validation import check_int
 
-from .base import MAX_JUDGE_TOKENS, BaseChecker
+from .base import JUDGE_TOKENS, MAX_JUDGE_TOKENS, BaseChecker
 from .judges import LocalJudge, as_judge_backend, last_marker_value, neutralize
 
 __all__ = ["LLMJudge"]
@@ -70,7 +70,7 @@ class LLMJudge(BaseChecker):
 
     def __init__(self, judge: Any = "default", rubric: str = "The response answers the question "
                  "correctly and completely.", *, scale: tuple[int, int] | None = (1, 5), retries: int = 1,
-                 use_logits: bool = False, pairwise: bool = False, max_new_tokens: int = 256) -> None:
+                 use_logits: bool = False, pairwise: bool = False, max_new_tokens: int = JUDGE_TOKENS) -> None:
         if not isinstance(rubric, str) or not rubric.strip():
             raise ValueError("rubric must be a non-empty string")
         if scale is not None and (len(scale) != 2 or not all(isinstance(v, int) for v in scale)

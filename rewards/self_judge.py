@@ -23,7 +23,7 @@ from latentseek_agents.scoring import CheckResult
 
 from latentseek_agents.validation import check_int
 
-from .base import MAX_JUDGE_TOKENS, BaseChecker
+from .base import JUDGE_TOKENS, MAX_JUDGE_TOKENS, BaseChecker
 from .judges import LocalJudge, last_marker_value, neutralize
 
 __all__ = ["SelfJudge", "JudgeCheck", "SELF_JUDGE_CHECKS", "parse_verdict"]
@@ -89,7 +89,7 @@ class SelfJudge(BaseChecker):
         >>> judge.check("2 + 3 = 5. \\\\boxed{5}", prompt="What is 2 + 3?").score  # doctest: +SKIP
     """
 
-    def __init__(self, model: Any = "default", *, max_new_tokens: int = 256,
+    def __init__(self, model: Any = "default", *, max_new_tokens: int = JUDGE_TOKENS,
                  checks: tuple[JudgeCheck, ...] = SELF_JUDGE_CHECKS) -> None:
         check_int("max_new_tokens", max_new_tokens, 1, MAX_JUDGE_TOKENS)
         if not checks or any(c.weight <= 0 for c in checks):
@@ -116,6 +116,11 @@ class SelfJudge(BaseChecker):
         """The loaded judge model (loaded on first use, shared through the model registry)."""
         return self._backend.lm
 
+    @property
+    def backend(self) -> LocalJudge:
+        """The local backend that writes the verifiers' replies (``backend.complete(prompts)``)."""
+        return self._backend
+
     def __repr__(self) -> str:
         name = getattr(self.model, "name", self.model)
         return f"SelfJudge(model={name!r}, max_new_tokens={self.max_new_tokens})"
@@ -140,9 +145,7 @@ class SelfJudge(BaseChecker):
         for i, completion in enumerate(completions):
             if not (isinstance(completion, str) and completion.strip()):
                 continue
-            question = prompts[i] if isinstance(prompts[i], str) else str(prompts[i] or "")
-            solution = neutralize(completion, [VERDICT_MARKER])
-            asked = [_HEADER.format(question=question, solution=solution, task=check.task) for check in self.checks]
+            asked = self.prompts_for(completion, prompts[i])
             too_long = next((why for why in map(self._backend.fits, asked) if why), None)
             if too_long:  # refused inside the bound, never fed past the model's window
                 results[i] = CheckResult.failure(f"not judged: {too_long}")
@@ -152,8 +155,19 @@ class SelfJudge(BaseChecker):
         replies = self._backend.complete(requests) if requests else []
         n = len(self.checks)
         for k, i in enumerate(judged):
-            results[i] = self._verdicts(requests[k * n: (k + 1) * n], replies[k * n: (k + 1) * n])
+            results[i] = self.verdicts(requests[k * n: (k + 1) * n], replies[k * n: (k + 1) * n])
         return results
+
+    def prompts_for(self, completion: str, question: Any) -> list[str]:
+        """The verifier prompts for one answer, one per check (the solution's own markers defanged).
+
+        Example:
+            >>> len(SelfJudge("default").prompts_for("\\boxed{5}", "What is 2 + 3?"))
+            4
+        """
+        question = question if isinstance(question, str) else str(question or "")
+        solution = neutralize(completion, [VERDICT_MARKER])
+        return [_HEADER.format(question=question, solution=solution, task=check.task) for check in self.checks]
 
     def _fallback(self, request: str, reply: str) -> tuple[bool | None, float | None]:
         """The verdict of a reply without one, from P("True") vs P("False") after the marker."""
@@ -163,7 +177,19 @@ class SelfJudge(BaseChecker):
         probs = option_probs(request, reply.rstrip() + f"\n{VERDICT_MARKER}:", ["True", "False"])
         return probs["True"] >= 0.5, probs["True"]
 
-    def _verdicts(self, requests: Sequence[str], replies: Sequence[str]) -> CheckResult:
+    def verdicts(self, requests: Sequence[str], replies: Sequence[str]) -> CheckResult:
+        """Score replies already written to :meth:`prompts_for`'s prompts (one per check, in order).
+
+        A reply without a verdict is decided by the verdict-token probabilities after it; so
+        replies cut to a smaller budget score as that budget would (``benchmarks/judge_budget.py``).
+
+        Example:
+            >>> judge.verdicts(judge.prompts_for("5", "2 + 3?"), ["VERDICT: True"] * 4).score  # doctest: +SKIP
+            1.0
+        """
+        if len(requests) != len(self.checks) or len(replies) != len(self.checks):
+            raise ValueError(f"need one prompt and one reply per check ({len(self.checks)}), "
+                             f"got {len(requests)} prompts and {len(replies)} replies")
         total = sum(c.weight for c in self.checks)
         failed, per_check, notes = 0, {}, []
         for check, request, reply in zip(self.checks, requests, replies):

@@ -68,3 +68,33 @@ def test_compare_results_pairs_files_on_the_same_problems(tmp_path):
     assert out.returncode == 0, out.stderr
     line = next(line for line in out.stdout.splitlines() if line.startswith("cot[fp32] (oracle)"))
     assert line.split()[-6:] == ["5", "3", "2", "1", "2", "1.0000"]  # n, A right, B right, fixed, broken, p
+
+
+def test_judge_budget_scores_every_budget_from_one_generation_and_resumes(tiny_model_dir, tmp_path):
+    import json
+
+    out_file, data = tmp_path / "judge.jsonl", tmp_path / "short.jsonl"
+    questions = ["What is 2 + 3?", "What is 4 + 4?", "What is 9 - 2?",
+                 "Tom has " + "many " * 200 + "apples; how many?"]  # the last one can't fit the judge's context
+    data.write_text("".join(json.dumps({"question": q, "answer": "#### 5"}) + "\n" for q in questions))
+    command = [sys.executable, str(ROOT / "benchmarks" / "judge_budget.py"), "--model", tiny_model_dir,
+               "--data", str(data), "--answer-tokens", "6",
+               "--budgets", "8,2", "--batch-size", "2", "--out", str(out_file)]
+    first = subprocess.run(command + ["--limit", "2"], capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    rows = [json.loads(line) for line in out_file.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["0", "1"]
+    for row in rows:
+        assert set(row["budgets"]) == {"2", "8"} and all(n <= 8 for n in row["reply_tokens"])
+        short = row["budgets"]["2"]
+        # a reply of more than 2 tokens was cut at 2: parsed or decided by the verdict-token probabilities
+        assert all(path in ("parsed", "probability") for path in short["paths"])
+    assert "verdict parsed" in first.stdout and "precision" in first.stdout
+    again = subprocess.run(command + ["--limit", "4"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    rows = [json.loads(line) for line in out_file.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["0", "1", "2", "3"]
+    assert "exceeds the judge model's context" in rows[3]["not_judged"]
+    assert "3 answers" in again.stdout and "1 answer(s) too long for the judge's context" in again.stdout
+    bad = subprocess.run(command[:-2] + ["--budgets", "0,8", "--out", str(out_file)], capture_output=True, text=True)
+    assert bad.returncode == 2 and "--budgets" in bad.stderr

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import LatentSeekConfig
+from ..rewards.base import JUDGE_TOKENS
 from .tasks import Task, failed_rows, run_task
 
 __all__ = ["RayExecutor", "local_rows"]
@@ -23,7 +24,7 @@ __all__ = ["RayExecutor", "local_rows"]
 TaskRunner = Callable[[Any, Task, LatentSeekConfig, int, bool], list[dict[str, Any]]]
 
 
-def local_rows(lm: Any, tasks: Sequence[Task], config: LatentSeekConfig, *, judge_tokens: int = 128,
+def local_rows(lm: Any, tasks: Sequence[Task], config: LatentSeekConfig, *, judge_tokens: int = JUDGE_TOKENS,
                allow_code_execution: bool = False) -> Iterator[dict[str, Any]]:
     """Run the tasks one after the other on a loaded model; yield rows as each task finishes."""
     for task in tasks:
@@ -90,7 +91,7 @@ class RayExecutor:
         self.max_retries = max_retries
         self.failed = 0
 
-    def rows(self, tasks: Sequence[Task], config: LatentSeekConfig, *, judge_tokens: int = 128,
+    def rows(self, tasks: Sequence[Task], config: LatentSeekConfig, *, judge_tokens: int = JUDGE_TOKENS,
              allow_code_execution: bool = False) -> Iterator[dict[str, Any]]:
         """Run every task; yield rows as tasks finish, in any order."""
         import ray

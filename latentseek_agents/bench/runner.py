@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import LatentSeekConfig
+from ..rewards.base import JUDGE_TOKENS
 from .data import load_problems
 from .executors import RayExecutor, local_rows
 from .methods import METHODS
@@ -84,7 +85,7 @@ def run_bench(
     out: str | Path = "results.jsonl",
     plot: str | Path | None = None,
     batch_size: int = 8,
-    judge_tokens: int = 128,
+    judge_tokens: int = JUDGE_TOKENS,
     allow_code_execution: bool = False,
     progress: bool = True,
     ray_workers: int | None = None,
