@@ -14,6 +14,7 @@ from latentseek_agents.scoring import CheckResult, Checker
 
 from .adapters import as_dspy_metric, as_dspy_reward_fn, from_callable, from_dspy_metric, from_trl
 from .base import BaseChecker
+from .doc_examples import DocstringExamples, docstring_tests
 from .combine import AllOf, AnyOf, Gate, Weighted, all_of, any_of, gate, weighted
 from .judges import as_judge_backend
 from .llm_judge import LLMJudge
@@ -28,6 +29,7 @@ __all__ = [
     "BaseChecker",
     "CheckResult",
     "Checker",
+    "DocstringExamples",
     "Gate",
     "JudgeCheck",
     "LLMJudge",
@@ -42,6 +44,7 @@ __all__ = [
     "as_dspy_metric",
     "as_dspy_reward_fn",
     "as_judge_backend",
+    "docstring_tests",
     "extract_code",
     "from_callable",
     "from_dspy_metric",

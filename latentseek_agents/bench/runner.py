@@ -15,7 +15,7 @@ from .data import load_problems
 from .executors import RayExecutor, local_rows
 from .methods import METHODS
 from .report import format_paired, format_table, paired, plot_curves, summarize
-from .tasks import REWARDS, Task
+from .tasks import CODE_ONLY_REWARDS, REWARDS, Task
 
 __all__ = ["BenchReport", "REWARDS", "read_rows", "run_bench", "run_settings"]
 
@@ -120,6 +120,9 @@ def run_bench(
     if not problems:
         raise ValueError(f"--data {str(data)!r} holds no problems")
     kinds = {p.kind for p in problems}
+    for reward in rewards:
+        if reward in CODE_ONLY_REWARDS and kinds != {"code"}:
+            raise ValueError(f"reward {reward!r} needs code problems (HumanEval rows); {str(data)!r} holds math problems")
     if "code" in kinds and not allow_code_execution:
         raise PermissionError("code problems run model code: pass --allow-code-execution to acknowledge it")
     out = Path(out)

@@ -19,11 +19,13 @@ from ..config import LatentSeekConfig
 from .data import BenchProblem
 from .methods import MethodRun, run_method
 
-__all__ = ["REWARDS", "ROW_FIELDS", "Task", "failed_rows", "gold_checker", "make_reward", "make_row", "run_task"]
+__all__ = ["CODE_ONLY_REWARDS", "REWARDS", "ROW_FIELDS", "Task", "failed_rows", "gold_checker", "make_reward", "make_row", "run_task"]
 
 # self: SelfJudge (the paper's self-reward); self_boxed: the same behind a format gate (no \boxed{}
-# answer scores 0, like the paper's format reward on some Prompt-1 runs); oracle: the gold check.
-REWARDS = ("self", "self_boxed", "oracle")
+# answer scores 0, like the paper's format reward on some Prompt-1 runs); oracle: the gold check;
+# examples (code only): the examples in the prompt's docstring run as unit tests (what a user has).
+REWARDS = ("self", "self_boxed", "oracle", "examples")
+CODE_ONLY_REWARDS = ("examples",)
 
 # Every row has these fields (a failed row too, with empty values); the runner adds "settings".
 _EMPTY: dict[str, Any] = {
@@ -52,12 +54,14 @@ def gold_checker(kind: str, allow_code_execution: bool) -> Any:
     return MathAnswer(extract="auto")
 
 
-def make_reward(name: str, lm: Any, gold: Any, judge_tokens: int) -> Any:
+def make_reward(name: str, lm: Any, gold: Any, judge_tokens: int, allow_code_execution: bool = False) -> Any:
     """The reward called ``name`` (see :data:`REWARDS`) on model ``lm``."""
-    from ..rewards import SelfJudge, gate
+    from ..rewards import DocstringExamples, SelfJudge, gate
 
     if name == "oracle":
         return gold
+    if name == "examples":
+        return DocstringExamples(allow_execution=allow_code_execution, timeout_s=10.0)
     judge = SelfJudge(lm, max_new_tokens=judge_tokens)
     if name == "self_boxed":
         return gate(lambda text: last_boxed(text) is not None, then=judge)
@@ -98,6 +102,6 @@ def run_task(lm: Any, task: Task, config: LatentSeekConfig, judge_tokens: int,
              allow_code_execution: bool) -> list[dict[str, Any]]:
     """Run one task on a loaded model: one row per problem."""
     gold = gold_checker(task.problems[0].kind, allow_code_execution)
-    reward = make_reward(task.reward, lm, gold, judge_tokens)
+    reward = make_reward(task.reward, lm, gold, judge_tokens, allow_code_execution)
     runs = run_method(task.method, lm, list(task.problems), reward, gold, config)
     return [make_row(p, task.method, task.reward, run, config) for p, run in zip(task.problems, runs)]

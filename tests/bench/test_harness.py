@@ -185,6 +185,20 @@ def test_humaneval_rows_with_the_unit_test_oracle(tiny_lm, tmp_path):
     assert len(rows) == 4 and all(r["correct"] is False for r in rows)
 
 
+def test_humaneval_with_the_docstring_examples_as_reward(tiny_lm, tmp_path):
+    out = tmp_path / "examples.jsonl"
+    run_bench(ROOT / "data" / "humaneval" / "dev.jsonl", limit=2, methods=["best_of_n"], rewards=["examples"],
+              model=tiny_lm, config=CONFIG, out=out, allow_code_execution=True, progress=False)
+    rows = read_rows(out)
+    # the tiny model writes no working code: the examples score 0, so every sample is drawn; correctness is
+    # still the hidden tests' verdict (the gold check), recorded beside the reward's scores
+    assert [r["reward"] for r in rows] == ["examples", "examples"]
+    assert all(r["attempts"] == CONFIG.max_iters + 1 and r["scores"] == [0.0] * 3 and not r["correct"] for r in rows)
+    with pytest.raises(ValueError, match="reward 'examples' needs code problems"):
+        run_bench(GSM8K, limit=1, rewards=["examples"], model=tiny_lm, config=CONFIG, out=tmp_path / "m.jsonl",
+                  progress=False)
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="methods must be among"):
         run_bench(GSM8K, methods=["beam"], progress=False)
