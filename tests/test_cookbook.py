@@ -39,4 +39,7 @@ def test_langgraph_planner_routes_math_to_latentseek():
 
 def test_dspy_bootstrap_and_evaluate():
     out = run("dspy_bootstrap_gsm8k.py", "--train", "2", "--dev", "1", "--attempts", "2", "--max-new-tokens", "48")
-    assert "compiled with" in out and "dev accuracy" in out
+    assert "compiled with" in out
+    # the same compiled program three ways, each scored on the same row, then compared pairwise
+    assert all(f"{label} " in out for label in ("compiled CoT", "+ LatentSeekModule", "+ dspy.Refine"))
+    assert "fixed" in out and "McNemar" in out
