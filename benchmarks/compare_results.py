@@ -19,7 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--common", action="store_true", help="keep only problems every group answered")
     args = parser.parse_args(argv)
 
-    from latentseek_agents.bench.report import format_paired, format_table, paired, summarize
+    from latentseek_agents.bench.report import (format_agreement, format_paired, format_table, judge_agreement,
+                                                 paired, summarize)
     from latentseek_agents.bench.runner import read_rows
 
     labels = args.labels.split(",") if args.labels else [Path(f).stem for f in args.files]
@@ -40,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(summarize(rows)))
     print()
     print(format_paired(paired(rows)))
+    judges = judge_agreement(rows)
+    if judges:
+        print()
+        print(format_agreement(judges))
     return 0
 
 

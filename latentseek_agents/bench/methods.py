@@ -29,7 +29,7 @@ from ..prompts import build_messages, render_prompt
 from ..scoring import as_check_fn, score_completion, score_completions
 from .data import BenchProblem
 
-__all__ = ["METHODS", "AttemptRecord", "MethodRun", "majority", "run_method"]
+__all__ = ["METHODS", "AttemptRecord", "MethodRun", "judge_paths", "majority", "run_method"]
 
 METHODS = ("cot", "best_of_n", "self_consistency", "self_refine", "latentseek")
 SAMPLE_TEMPERATURE = 0.7
@@ -52,6 +52,25 @@ class AttemptRecord:
     error: str | None = None
     feedback: str = ""
     flipped: float | None = None  # latentseek: share of the optimized prefix tokens this update changed
+    judge_paths: dict[str, int] = field(default_factory=dict)  # how a judge's checks were decided (parsed...)
+
+
+def judge_paths(details: Any) -> dict[str, int]:
+    """How many of a judge's checks were decided by each path (``parsed``, ``probability``,
+    ``missing``), read from a reward's details; empty for a reward that is not a judge or a cached result.
+
+    Example:
+        >>> judge_paths({"checks": {"a": {"path": "parsed"}, "b": {"path": "probability"}}})
+        {'parsed': 1, 'probability': 1}
+    """
+    if not isinstance(details, dict) or details.get("cached") or not isinstance(details.get("checks"), dict):
+        return {}
+    counts: dict[str, int] = {}
+    for check in details["checks"].values():
+        path = check.get("path") if isinstance(check, dict) else None
+        if isinstance(path, str):
+            counts[path] = counts.get(path, 0) + 1
+    return counts
 
 
 @dataclass
@@ -125,7 +144,8 @@ class _Scorer:
             records.append(AttemptRecord(score=score, passed=self.config.passes(score),
                                          correct=self.correct(problem, text),
                                          tokens=n, reward_s=seconds, error=result.error,
-                                         feedback=result.feedback, **timing))
+                                         feedback=result.feedback, judge_paths=judge_paths(result.details),
+                                         **timing))
         return records
 
 
@@ -169,7 +189,8 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
                 run.attempts.append(AttemptRecord(score=a.score, passed=a.passed,
                                                   correct=scorer.correct(problem, a.text), tokens=a.tokens,
                                                   generate_s=a.generate_seconds, update_s=a.update_seconds,
-                                                  reward_s=a.reward_seconds, error=a.error, flipped=flipped))
+                                                  reward_s=a.reward_seconds, error=a.error, flipped=flipped,
+                                                  judge_paths=judge_paths(a.details)))
                 run.texts.append(a.text)
         return runs
 

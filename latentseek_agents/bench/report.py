@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["wilson", "mcnemar_exact", "paired", "format_paired", "summarize", "format_table", "accuracy_curve",
-           "plot_curves"]
+           "plot_curves", "judge_agreement", "format_agreement"]
 
 
 def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -87,6 +87,13 @@ def _mean_flipped(group: Sequence[dict[str, Any]]) -> float | None:
     return sum(shares) / len(shares) if shares else None
 
 
+def _parsed_share(group: Sequence[dict[str, Any]]) -> float | None:
+    """Share of a judge's checks whose verdict was parsed from its reply (None: no judge ran)."""
+    counts = [r.get("judge_paths") or {} for r in group]
+    total = sum(sum(c.values()) for c in counts)
+    return sum(c.get("parsed", 0) for c in counts) / total if total else None
+
+
 def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """One summary per (method, reward) over the rows."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -102,7 +109,7 @@ def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                     "ci_low": low, "ci_high": high, "attempts": mean("attempts"), "tokens": mean("tokens"),
                     "generate_s": mean("generate_s"), "update_s": mean("update_s"), "reward_s": mean("reward_s"),
                     "first_correct": sum(bool(r["first_correct"]) for r in group),
-                    "flipped": _mean_flipped(group)})
+                    "flipped": _mean_flipped(group), "verdicts_parsed": _parsed_share(group)})
     return out
 
 
@@ -110,7 +117,7 @@ def format_table(summary: Sequence[dict[str, Any]]) -> str:
     """A plain-text table of :func:`summarize` output."""
     width = max([12] + [len(s["method"]) for s in summary])
     head = (f"{'method':{width}s} {'reward':7s} {'n':>4s} {'accuracy':>9s} {'95% CI':>15s} {'CoT-right':>9s} "
-            f"{'attempts':>8s} {'tokens':>7s} {'gen s':>7s} {'upd s':>6s} {'rew s':>6s} {'flipped':>7s}")
+            f"{'attempts':>8s} {'tokens':>7s} {'gen s':>7s} {'upd s':>6s} {'rew s':>6s} {'flipped':>7s} {'verdict':>7s}")
     lines = [head, "-" * len(head)]
     for s in summary:
         lines.append(
@@ -118,10 +125,58 @@ def format_table(summary: Sequence[dict[str, Any]]) -> str:
             f"{'[' + format(s['ci_low'], '.1%') + ', ' + format(s['ci_high'], '.1%') + ']':>15s} "
             f"{s['first_correct']:9d} {s['attempts']:8.2f} {s['tokens']:7.0f} {s['generate_s']:7.2f} "
             f"{s['update_s']:6.2f} {s['reward_s']:6.2f} "
-            f"{'-' if s.get('flipped') is None else format(s['flipped'], '.1%'):>7s}")
+            f"{'-' if s.get('flipped') is None else format(s['flipped'], '.1%'):>7s} "
+            f"{'-' if s.get('verdicts_parsed') is None else format(s['verdicts_parsed'], '.1%'):>7s}")
     lines.append("(accuracy: the returned answer against the gold answer; CoT-right: how many first answers "
                  "were already right; time per problem; flipped: share of the optimized prefix tokens that "
-                 "one latent update changed)")
+                 "one latent update changed; verdict: share of the self-judge's checks whose reply reached a "
+                 "verdict, the rest decided by the verdict-token probabilities)")
+    return "\n".join(lines)
+
+
+def judge_agreement(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """How well a non-oracle reward's "passes" matched the gold answer, over every scored attempt.
+
+    ``precision``: of the attempts the reward passed, the share that were right; ``recall``: of the
+    right attempts, the share it passed (None where nothing was passed / right). The pass rule is
+    each row's own settings (``score_threshold``, ``inclusive_threshold``).
+
+    Example:
+        >>> row = {"method": "best_of_n", "reward": "self", "scores": [0.5, 1.0], "correct_each": [False, True],
+        ...        "settings": {"score_threshold": 0.8}}
+        >>> judge_agreement([row])[0]["precision"]
+        1.0
+    """
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if row["reward"] != "oracle":
+            groups[_key(row)].append(row)
+    out = []
+    for (method, reward), group in sorted(groups.items()):
+        tp = fp = fn = tn = 0
+        for row in group:
+            settings = row.get("settings") or {}
+            threshold, inclusive = settings.get("score_threshold", 0.8), settings.get("inclusive_threshold", False)
+            for score, right in zip(row["scores"], row["correct_each"]):
+                passes = score >= threshold if inclusive else score > threshold
+                tp, fp, fn, tn = tp + (passes and right), fp + (passes and not right), \
+                    fn + (not passes and right), tn + (not passes and not right)
+        out.append({"method": method, "reward": reward, "attempts": tp + fp + fn + tn, "tp": tp, "fp": fp,
+                    "fn": fn, "tn": tn, "precision": tp / (tp + fp) if tp + fp else None,
+                    "recall": tp / (tp + fn) if tp + fn else None})
+    return out
+
+
+def format_agreement(agreement: Sequence[dict[str, Any]]) -> str:
+    """A plain-text table of :func:`judge_agreement` output."""
+    share = lambda v: "-" if v is None else f"{v:.1%}"  # noqa: E731
+    head = f"{'method':12s} {'reward':10s} {'attempts':>8s} {'passed':>6s} {'right':>6s} {'precision':>9s} {'recall':>7s}"
+    lines = [head, "-" * len(head)]
+    for a in agreement:
+        lines.append(f"{a['method']:12s} {a['reward']:10s} {a['attempts']:8d} {a['tp'] + a['fp']:6d} "
+                     f"{a['tp'] + a['fn']:6d} {share(a['precision']):>9s} {share(a['recall']):>7s}")
+    lines.append("(every scored attempt: passed = the reward passed it, right = the gold check did; precision = "
+                 "right among passed, recall = passed among right)")
     return "\n".join(lines)
 
 

@@ -14,7 +14,7 @@ from ..rewards.base import JUDGE_TOKENS
 from .data import load_problems
 from .executors import RayExecutor, local_rows
 from .methods import METHODS
-from .report import format_paired, format_table, paired, plot_curves, summarize
+from .report import format_agreement, format_paired, format_table, judge_agreement, paired, plot_curves, summarize
 from .tasks import CODE_ONLY_REWARDS, REWARDS, Task
 
 __all__ = ["BenchReport", "REWARDS", "read_rows", "run_bench", "run_settings"]
@@ -34,6 +34,7 @@ class BenchReport:
     summary: list[dict[str, Any]]
     pairs: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
+    judges: list[dict[str, Any]] = field(default_factory=list)  # judge_agreement: non-oracle rewards vs gold
 
     def __str__(self) -> str:
         parts = list(self.notes)
@@ -41,6 +42,8 @@ class BenchReport:
             parts.append(format_table(self.summary))
         if len(self.summary) > 1:
             parts.append(format_paired(self.pairs))
+        if self.judges:
+            parts.append(format_agreement(self.judges))
         return "\n".join(parts)
 
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
@@ -177,4 +180,4 @@ def run_bench(
     if plot:
         plot_curves(rows, config.max_iters, plot)
         notes.append(f"plot written to {plot}")
-    return BenchReport(summarize(rows), paired(rows), notes)
+    return BenchReport(summarize(rows), paired(rows), notes, judge_agreement(rows))

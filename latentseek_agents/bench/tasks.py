@@ -31,7 +31,7 @@ CODE_ONLY_REWARDS = ("examples",)
 _EMPTY: dict[str, Any] = {
     "correct": False, "first_correct": False, "answer": None, "attempts": 0, "chosen": 0, "tokens": 0,
     "generate_s": 0.0, "update_s": 0.0, "reward_s": 0.0, "scores": [], "correct_each": [], "correct_at": [False],
-    "errors": [], "flipped": [], "failed": False, "error": None,
+    "errors": [], "flipped": [], "judge_paths": {}, "failed": False, "error": None,
 }
 ROW_FIELDS = ("id", "method", "reward", "gold", *_EMPTY)
 
@@ -90,7 +90,16 @@ def make_row(problem: BenchProblem, method: str, reward: str, run: MethodRun, co
         correct_at=[attempts[run.chosen(k)].correct for k in range(config.max_iters + 1)],
         errors=[a.error for a in attempts if a.error],
         flipped=[round(a.flipped, 4) for a in attempts if a.flipped is not None],
+        judge_paths=_summed(a.judge_paths for a in attempts),
     )
+
+
+def _summed(counts: Any) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for part in counts:
+        for key, value in part.items():
+            total[key] = total.get(key, 0) + value
+    return total
 
 
 def failed_rows(task: Task, error: str) -> list[dict[str, Any]]:

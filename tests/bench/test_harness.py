@@ -263,6 +263,30 @@ def test_the_self_boxed_reward_scores_answers_without_a_box_zero_before_judging(
     assert [(r["method"], r["reward"]) for r in read_rows(out)] == [("cot", "self_boxed")]
 
 
+def test_self_rewarded_rows_record_how_each_verdict_was_reached_and_the_judge_is_scored_against_gold(
+        tiny_lm, tmp_path):
+    out, short = tmp_path / "rows.jsonl", tmp_path / "short.jsonl"  # short enough for the tiny judge's context
+    short.write_text("".join(json.dumps({"question": f"What is {a} + 1?", "answer": f"#### {a + 1}"}) + "\n"
+                             for a in (2, 3)))
+    report = run_bench(short, methods=["best_of_n"], rewards=["self"], model=tiny_lm, out=out,
+                       config=CONFIG.replace(max_iters=1), judge_tokens=3, progress=False)
+    rows = read_rows(out)
+    for row in rows:  # four checks per judged attempt, each parsed or decided by the verdict probabilities
+        assert sum(row["judge_paths"].values()) == 4 * row["attempts"]
+        assert set(row["judge_paths"]) <= {"parsed", "probability", "missing"}
+    (summary,) = report.summary
+    paths = [r["judge_paths"] for r in rows]
+    assert summary["verdicts_parsed"] == sum(p.get("parsed", 0) for p in paths) / sum(sum(p.values()) for p in paths)
+    (judge,) = report.judges
+    assert judge["attempts"] == sum(r["attempts"] for r in rows)
+    assert judge["tp"] + judge["fn"] == sum(sum(r["correct_each"]) for r in rows)
+    assert "precision" in str(report) and "verdict" in str(report)
+    oracle = run_bench(GSM8K, limit=1, methods=["cot"], rewards=["oracle"], model=tiny_lm, out=tmp_path / "o.jsonl",
+                       config=CONFIG, progress=False)
+    assert oracle.judges == [] and oracle.summary[0]["verdicts_parsed"] is None
+    assert read_rows(tmp_path / "o.jsonl")[0]["judge_paths"] == {}
+
+
 def test_resume_is_keyed_by_settings_as_well(tiny_lm, tmp_path, capsys):
     out = tmp_path / "rows.jsonl"
     bench(tiny_lm, out, limit=2, methods=["cot"])
