@@ -11,8 +11,11 @@ __all__ = ["BaseChecker", "JUDGE_TOKENS", "MAX_CHECK_S", "MAX_JUDGE_TOKENS"]
 
 MAX_CHECK_S = 3600.0  # the longest time bound any one check may be given
 MAX_JUDGE_TOKENS = 32_768  # the largest reply budget of a judge
-# The default reply budget of a local judge (SelfJudge, LLMJudge, the CLI, the harness)
-JUDGE_TOKENS = 256
+# The default reply budget of a local judge (SelfJudge, LLMJudge, the CLI, the harness). Measured on
+# Qwen2.5-Coder-1.5B-Instruct (cookbook/results/qwen_coder_1p5b_self_judge.md): every SelfJudge reply on
+# 32 GSM8K answers ended within 380 tokens; the share with a verdict is 86.7 % at 128, 89.1 % at 256 and
+# 89.8 % at 512 and 1024 (the rest end without one and use the verdict-token probabilities).
+JUDGE_TOKENS = 512
 
 
 class BaseChecker:

@@ -81,7 +81,8 @@ class SelfJudge(BaseChecker):
     Args:
         model: the judging model: a ``LoadedModel``, ``"default"`` or a name/path for
             :func:`~latentseek_agents.load_model`. Usually the model being optimized.
-        max_new_tokens: token budget of each verifier's reply (bounded, unlike the paper's 4096).
+        max_new_tokens: token budget of each verifier's reply (bounded, unlike the paper's 4096;
+            the default, 512, is where the 1.5B evaluation model's replies all ended).
         checks: the verifier prompts and weights (default: the paper's four).
 
     Example:
