@@ -15,9 +15,9 @@ from .data import load_problems
 from .executors import RayExecutor, local_rows
 from .methods import METHODS
 from .report import format_agreement, format_paired, format_table, judge_agreement, paired, plot_curves, summarize
-from .tasks import CODE_ONLY_REWARDS, REWARDS, Task
+from .tasks import CODE_ONLY_REWARDS, JUDGED_REWARDS, REWARDS, Task
 
-__all__ = ["BenchReport", "REWARDS", "read_rows", "run_bench", "run_settings"]
+__all__ = ["BenchReport", "REWARDS", "computed_with", "read_rows", "run_bench", "run_settings"]
 
 
 @dataclass
@@ -69,6 +69,22 @@ def run_settings(config: LatentSeekConfig, model: Any, quantize: str | None, jud
     """
     name = model if isinstance(model, str) else getattr(model, "source", None) or getattr(model, "name", repr(model))
     return {**config.to_dict(), "model": str(name), "quantize": quantize, "judge_tokens": judge_tokens}
+
+
+def computed_with(row: dict[str, Any], settings: dict[str, Any]) -> bool:
+    """Whether ``row`` was computed with ``settings`` (the judge budget counts only for judged rewards).
+
+    Example:
+        >>> computed_with({"reward": "oracle", "settings": {"lr": 0.03, "judge_tokens": 128}},
+        ...               {"lr": 0.03, "judge_tokens": 512})
+        True
+    """
+    theirs = row.get("settings")
+    if not isinstance(theirs, dict):
+        return False
+    if row.get("reward") not in JUDGED_REWARDS:
+        theirs = {**theirs, "judge_tokens": settings.get("judge_tokens")}
+    return theirs == settings
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any]) -> str:
@@ -133,12 +149,12 @@ def run_bench(
     settings = run_settings(config, model, quantize, judge_tokens)
     earlier = read_rows(out)
     notes = []
-    others = [r for r in earlier if r.get("settings") != settings]
+    others = [r for r in earlier if not computed_with(r, settings)]
     if others:
         notes.append(f"{out}: {len(others)} row(s) were computed with other settings ("
                      f"{_differences(others[-1].get('settings') or {}, settings)}); they are kept in the file but "
                      "neither resumed nor counted here")
-    done = {(r["id"], r["method"], r["reward"]) for r in earlier if r.get("settings") == settings
+    done = {(r["id"], r["method"], r["reward"]) for r in earlier if computed_with(r, settings)
             and not r.get("failed")}
     tasks = []
     for reward_name in rewards:
@@ -174,7 +190,7 @@ def run_bench(
     if failed:
         notes.append(f"{failed} row(s) failed (their worker kept dying); the same command tries them again")
     latest = {(r["id"], r["method"], r["reward"]): r for r in read_rows(out)  # a retried row replaces its failure
-              if r.get("settings") == settings}
+              if computed_with(r, settings)}
     rows = [r for r in latest.values() if r["method"] in methods and r["reward"] in rewards
             and r["id"] in {p.id for p in problems}]
     if plot:

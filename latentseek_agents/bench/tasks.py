@@ -19,13 +19,14 @@ from ..config import LatentSeekConfig
 from .data import BenchProblem
 from .methods import MethodRun, run_method
 
-__all__ = ["CODE_ONLY_REWARDS", "REWARDS", "ROW_FIELDS", "Task", "failed_rows", "gold_checker", "make_reward", "make_row", "run_task"]
+__all__ = ["CODE_ONLY_REWARDS", "JUDGED_REWARDS", "REWARDS", "ROW_FIELDS", "Task", "failed_rows", "gold_checker", "make_reward", "make_row", "run_task"]
 
 # self: SelfJudge (the paper's self-reward); self_boxed: the same behind a format gate (no \boxed{}
 # answer scores 0, like the paper's format reward on some Prompt-1 runs); oracle: the gold check;
 # examples (code only): the examples in the prompt's docstring run as unit tests (what a user has).
 REWARDS = ("self", "self_boxed", "oracle", "examples")
 CODE_ONLY_REWARDS = ("examples",)
+JUDGED_REWARDS = ("self", "self_boxed")  # the rewards a judge budget changes
 
 # Every row has these fields (a failed row too, with empty values); the runner adds "settings".
 _EMPTY: dict[str, Any] = {

@@ -287,6 +287,16 @@ def test_self_rewarded_rows_record_how_each_verdict_was_reached_and_the_judge_is
     assert read_rows(tmp_path / "o.jsonl")[0]["judge_paths"] == {}
 
 
+def test_the_judge_budget_is_part_of_the_resume_key_only_for_judged_rewards(tiny_lm, tmp_path):
+    out = tmp_path / "rows.jsonl"
+    bench(tiny_lm, out, limit=1, methods=["cot"], rewards=["oracle"], judge_tokens=4)
+    bench(tiny_lm, out, limit=1, methods=["cot"], rewards=["oracle"], judge_tokens=8)
+    assert len(read_rows(out)) == 1  # an oracle row does not depend on the judge: resumed
+    bench(tiny_lm, out, limit=1, methods=["cot"], rewards=["self"], judge_tokens=4)
+    bench(tiny_lm, out, limit=1, methods=["cot"], rewards=["self"], judge_tokens=8)
+    assert [r["settings"]["judge_tokens"] for r in read_rows(out) if r["reward"] == "self"] == [4, 8]
+
+
 def test_resume_is_keyed_by_settings_as_well(tiny_lm, tmp_path, capsys):
     out = tmp_path / "rows.jsonl"
     bench(tiny_lm, out, limit=2, methods=["cot"])
