@@ -170,10 +170,12 @@ def judge_agreement(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 def format_agreement(agreement: Sequence[dict[str, Any]]) -> str:
     """A plain-text table of :func:`judge_agreement` output."""
     share = lambda v: "-" if v is None else f"{v:.1%}"  # noqa: E731
-    head = f"{'method':12s} {'reward':10s} {'attempts':>8s} {'passed':>6s} {'right':>6s} {'precision':>9s} {'recall':>7s}"
+    width = max([12] + [len(a["method"]) for a in agreement])
+    head = (f"{'method':{width}s} {'reward':10s} {'attempts':>8s} {'passed':>6s} {'right':>6s} {'precision':>9s} "
+            f"{'recall':>7s}")
     lines = [head, "-" * len(head)]
     for a in agreement:
-        lines.append(f"{a['method']:12s} {a['reward']:10s} {a['attempts']:8d} {a['tp'] + a['fp']:6d} "
+        lines.append(f"{a['method']:{width}s} {a['reward']:10s} {a['attempts']:8d} {a['tp'] + a['fp']:6d} "
                      f"{a['tp'] + a['fn']:6d} {share(a['precision']):>9s} {share(a['recall']):>7s}")
     lines.append("(every scored attempt: passed = the reward passed it, right = the gold check did; precision = "
                  "right among passed, recall = passed among right)")
