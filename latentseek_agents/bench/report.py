@@ -68,13 +68,15 @@ def format_paired(comparisons: Sequence[dict[str, Any]]) -> str:
     name = lambda key: f"{key[0]} ({key[1]})"  # noqa: E731
     width = max([10] + [len(name(c["a"])) for c in comparisons] + [len(name(c["b"])) for c in comparisons])
     head = f"{'A':{width}s} {'B':{width}s} {'n':>4s} {'A right':>7s} {'B right':>7s} {'fixed':>5s} {'broken':>6s} {'p':>7s}"
-    lines = [head, "-" * len(head)]
-    for c in comparisons:
-        lines.append(f"{name(c['a']):{width}s} {name(c['b']):{width}s} {c['n']:4d} {c['a_correct']:7d} "
-                     f"{c['b_correct']:7d} {c['fixed']:5d} {c['broken']:6d} {c['p']:7.4f}")
-    lines.append("(on the problems both answered; fixed: B right where A was wrong; broken: the reverse; "
-                 "p: two-sided exact McNemar)")
-    return "\n".join(lines)
+    body = [f"{name(c['a']):{width}s} {name(c['b']):{width}s} {c['n']:4d} {c['a_correct']:7d} "
+            f"{c['b_correct']:7d} {c['fixed']:5d} {c['broken']:6d} {c['p']:7.4f}" for c in comparisons]
+    return _render(head, body, "(on the problems both answered; fixed: B right where A was wrong; broken: the "
+                               "reverse; p: two-sided exact McNemar)")
+
+
+def _render(head: str, body: Sequence[str], note: str) -> str:
+    """A plain-text table: the header, a rule, the rows, a note on the columns."""
+    return "\n".join([head, "-" * len(head), *body, note])
 
 
 def _key(row: dict[str, Any]) -> tuple[str, str]:
@@ -118,20 +120,17 @@ def format_table(summary: Sequence[dict[str, Any]]) -> str:
     width = max([12] + [len(s["method"]) for s in summary])
     head = (f"{'method':{width}s} {'reward':7s} {'n':>4s} {'accuracy':>9s} {'95% CI':>15s} {'CoT-right':>9s} "
             f"{'attempts':>8s} {'tokens':>7s} {'gen s':>7s} {'upd s':>6s} {'rew s':>6s} {'flipped':>7s} {'verdict':>7s}")
-    lines = [head, "-" * len(head)]
-    for s in summary:
-        lines.append(
-            f"{s['method']:{width}s} {s['reward']:7s} {s['n']:4d} {s['accuracy']:9.1%} "
+    body = [f"{s['method']:{width}s} {s['reward']:7s} {s['n']:4d} {s['accuracy']:9.1%} "
             f"{'[' + format(s['ci_low'], '.1%') + ', ' + format(s['ci_high'], '.1%') + ']':>15s} "
             f"{s['first_correct']:9d} {s['attempts']:8.2f} {s['tokens']:7.0f} {s['generate_s']:7.2f} "
             f"{s['update_s']:6.2f} {s['reward_s']:6.2f} "
             f"{'-' if s.get('flipped') is None else format(s['flipped'], '.1%'):>7s} "
-            f"{'-' if s.get('verdicts_parsed') is None else format(s['verdicts_parsed'], '.1%'):>7s}")
-    lines.append("(accuracy: the returned answer against the gold answer; CoT-right: how many first answers "
-                 "were already right; time per problem; flipped: share of the optimized prefix tokens that "
-                 "one latent update changed; verdict: share of the self-judge's checks whose reply reached a "
-                 "verdict, the rest decided by the verdict-token probabilities)")
-    return "\n".join(lines)
+            f"{'-' if s.get('verdicts_parsed') is None else format(s['verdicts_parsed'], '.1%'):>7s}"
+            for s in summary]
+    return _render(head, body, "(accuracy: the returned answer against the gold answer; CoT-right: how many first "
+                               "answers were already right; time per problem; flipped: share of the optimized prefix "
+                               "tokens that one latent update changed; verdict: share of the self-judge's checks "
+                               "whose reply reached a verdict, the rest decided by the verdict-token probabilities)")
 
 
 def judge_agreement(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -173,13 +172,10 @@ def format_agreement(agreement: Sequence[dict[str, Any]]) -> str:
     width = max([12] + [len(a["method"]) for a in agreement])
     head = (f"{'method':{width}s} {'reward':10s} {'attempts':>8s} {'passed':>6s} {'right':>6s} {'precision':>9s} "
             f"{'recall':>7s}")
-    lines = [head, "-" * len(head)]
-    for a in agreement:
-        lines.append(f"{a['method']:{width}s} {a['reward']:10s} {a['attempts']:8d} {a['tp'] + a['fp']:6d} "
-                     f"{a['tp'] + a['fn']:6d} {share(a['precision']):>9s} {share(a['recall']):>7s}")
-    lines.append("(every scored attempt: passed = the reward passed it, right = the gold check did; precision = "
-                 "right among passed, recall = passed among right)")
-    return "\n".join(lines)
+    body = [f"{a['method']:{width}s} {a['reward']:10s} {a['attempts']:8d} {a['tp'] + a['fp']:6d} "
+            f"{a['tp'] + a['fn']:6d} {share(a['precision']):>9s} {share(a['recall']):>7s}" for a in agreement]
+    return _render(head, body, "(every scored attempt: passed = the reward passed it, right = the gold check did; "
+                               "precision = right among passed, recall = passed among right)")
 
 
 def accuracy_curve(rows: Sequence[dict[str, Any]], max_iters: int) -> dict[tuple[str, str], list[float]]:
