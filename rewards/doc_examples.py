@@ -24,6 +24,7 @@ import doctest
 import inspect
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from latentseek_agents.scoring import CheckResult
@@ -177,5 +178,4 @@ class DocstringExamples(BaseChecker):
         if tests is None:
             return CheckResult(score=None, feedback=f"no usable examples in {entry_point}'s docstring: skipped")
         result = self.runner.check(completion, prompt=prompt, tests=tests, entry_point=entry_point)
-        return CheckResult(score=result.score, passed=result.passed, feedback=result.feedback,
-                           details={**(result.details or {}), "examples": tests}, error=result.error)
+        return replace(result, details={**result.details, "examples": tests})

@@ -18,6 +18,7 @@ the gold answer, tokens, and time split into generation / latent update / reward
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,12 +66,8 @@ def judge_paths(details: Any) -> dict[str, int]:
     """
     if not isinstance(details, dict) or details.get("cached") or not isinstance(details.get("checks"), dict):
         return {}
-    counts: dict[str, int] = {}
-    for check in details["checks"].values():
-        path = check.get("path") if isinstance(check, dict) else None
-        if isinstance(path, str):
-            counts[path] = counts.get(path, 0) + 1
-    return counts
+    paths = (check.get("path") for check in details["checks"].values() if isinstance(check, dict))
+    return dict(Counter(path for path in paths if isinstance(path, str)))
 
 
 @dataclass

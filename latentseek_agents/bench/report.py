@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..config import LatentSeekConfig
+
 __all__ = ["wilson", "mcnemar_exact", "paired", "format_paired", "summarize", "format_table", "accuracy_curve",
            "plot_curves", "judge_agreement", "format_agreement"]
 
@@ -155,9 +157,10 @@ def judge_agreement(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         tp = fp = fn = tn = 0
         for row in group:
             settings = row.get("settings") or {}
-            threshold, inclusive = settings.get("score_threshold", 0.8), settings.get("inclusive_threshold", False)
+            rule = LatentSeekConfig(**{k: settings[k] for k in ("score_threshold", "inclusive_threshold")
+                                       if k in settings})  # the engine's own pass rule, as the row ran it
             for score, right in zip(row["scores"], row["correct_each"]):
-                passes = score >= threshold if inclusive else score > threshold
+                passes = rule.passes(score)
                 tp, fp, fn, tn = tp + (passes and right), fp + (passes and not right), \
                     fn + (not passes and right), tn + (not passes and not right)
         out.append({"method": method, "reward": reward, "attempts": tp + fp + fn + tn, "tp": tp, "fp": fp,

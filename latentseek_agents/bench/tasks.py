@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -91,16 +92,8 @@ def make_row(problem: BenchProblem, method: str, reward: str, run: MethodRun, co
         correct_at=[attempts[run.chosen(k)].correct for k in range(config.max_iters + 1)],
         errors=[a.error for a in attempts if a.error],
         flipped=[round(a.flipped, 4) for a in attempts if a.flipped is not None],
-        judge_paths=_summed(a.judge_paths for a in attempts),
+        judge_paths=dict(sum((Counter(a.judge_paths) for a in attempts), Counter())),
     )
-
-
-def _summed(counts: Any) -> dict[str, int]:
-    total: dict[str, int] = {}
-    for part in counts:
-        for key, value in part.items():
-            total[key] = total.get(key, 0) + value
-    return total
 
 
 def failed_rows(task: Task, error: str) -> list[dict[str, Any]]:
