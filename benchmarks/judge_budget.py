@@ -31,8 +31,10 @@ def _budgets(text: str) -> list[int]:
         values = sorted({int(v) for v in text.split(",")})
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}") from None
-    if not values or values[0] < 1:
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
+    from latentseek_agents.rewards.base import MAX_JUDGE_TOKENS
+
+    if not values or values[0] < 1 or values[-1] > MAX_JUDGE_TOKENS:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers in [1, {MAX_JUDGE_TOKENS}], got {text!r}")
     return values
 
 
