@@ -3,6 +3,10 @@ comparison (fixed / broken counts, exact McNemar p), each file's rows labelled b
 
     python benchmarks/compare_results.py cot_fp32.jsonl cot_int8.jsonl            # e.g. int8 vs float32
     python benchmarks/compare_results.py a.jsonl b.jsonl --labels fp32,int8 --common
+    python benchmarks/compare_results.py ls.jsonl bon.jsonl sc.jsonl --plot all.png   # one figure, every method
+
+It also prints the right answers after k = 0..K extra generations per method (K: the largest budget in
+the files).
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="+", help="results files of latentseek bench")
     parser.add_argument("--labels", help="comma-separated labels, one per file (default: the file names)")
     parser.add_argument("--common", action="store_true", help="keep only problems every group answered")
+    parser.add_argument("--plot", help="write a PNG of accuracy against extra generations, every method on it")
     args = parser.parse_args(argv)
 
-    from latentseek_agents.bench.report import (format_agreement, format_paired, format_table, judge_agreement,
-                                                 paired, summarize)
+    from latentseek_agents.bench.report import (format_agreement, format_curves, format_paired, format_table,
+                                                 judge_agreement, paired, plot_curves, summarize)
     from latentseek_agents.bench.runner import read_rows
 
     labels = args.labels.split(",") if args.labels else [Path(f).stem for f in args.files]
@@ -45,6 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     if judges:
         print()
         print(format_agreement(judges))
+    budget = max((len(r["correct_at"]) - 1 for r in rows if r.get("correct_at")), default=0)
+    if budget:
+        print()
+        print(format_curves([r for r in rows if r.get("correct_at")], budget))
+    if args.plot:
+        plot_curves([r for r in rows if r.get("correct_at")], budget, args.plot)
+        print(f"\nplot: {args.plot}")
     return 0
 
 

@@ -70,6 +70,31 @@ def test_compare_results_pairs_files_on_the_same_problems(tmp_path):
     assert line.split()[-6:] == ["5", "3", "2", "1", "2", "1.0000"]  # n, A right, B right, fixed, broken, p
 
 
+def test_compare_results_counts_right_answers_per_budget_and_plots_every_file_on_one_figure(tmp_path):
+    import json
+
+    # two searches with K = 2 and a chain of thought (K = 0, a flat line) on three problems
+    runs = {"search": [[False, True, True], [False, False, True], [True, True, True]],
+            "other": [[False, False, False], [False, True, True], [True, True, True]],
+            "cot": [[False], [False], [True]]}
+    for name, correct_at in runs.items():
+        rows = [{"id": str(i), "method": name, "reward": "oracle", "correct": at[-1], "first_correct": at[0],
+                 "attempts": len(at), "tokens": 10, "generate_s": 1.0, "update_s": 0.0, "reward_s": 0.0,
+                 "correct_at": at} for i, at in enumerate(correct_at)]
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    plot = tmp_path / "all.png"
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "compare_results.py"),
+                          *(str(tmp_path / f"{name}.jsonl") for name in runs), "--plot", str(plot)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    curves = {line.split()[0]: line.split()[-3:] for line in out.stdout.split("\nk ")[1].splitlines()
+              if line.startswith(("search[", "other[", "cot["))}
+    assert curves["search[search]"] == ["1", "2", "3"]
+    assert curves["other[other]"] == ["1", "2", "2"]
+    assert curves["cot[cot]"] == ["1", "1", "1"]
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_judge_budget_scores_every_budget_from_one_generation_and_resumes(tiny_model_dir, tmp_path):
     import json
 

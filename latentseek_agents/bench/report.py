@@ -12,7 +12,7 @@ from typing import Any
 from ..config import LatentSeekConfig
 
 __all__ = ["wilson", "mcnemar_exact", "paired", "format_paired", "summarize", "format_table", "accuracy_curve",
-           "plot_curves", "judge_agreement", "format_agreement"]
+           "format_curves", "plot_curves", "judge_agreement", "format_agreement"]
 
 
 def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -191,6 +191,24 @@ def accuracy_curve(rows: Sequence[dict[str, Any]], max_iters: int) -> dict[tuple
         curves[key] = [sum(bool(r["correct_at"][min(k, len(r["correct_at"]) - 1)]) for r in group) / len(group)
                        for k in range(max_iters + 1)]
     return curves
+
+
+def format_curves(rows: Sequence[dict[str, Any]], max_iters: int) -> str:
+    """A plain-text table of right answers after k = 0..max_iters extra generations, per method.
+
+    Example::
+
+        print(format_curves(rows, 10))   # one line per (method, reward): counts at k = 0 .. 10
+    """
+    curves = accuracy_curve(rows, max_iters)
+    counts = {key: sum(1 for r in rows if _key(r) == key) for key in curves}
+    name = lambda key: f"{key[0]} ({key[1]})"  # noqa: E731
+    width = max([10] + [len(name(key)) for key in curves])
+    head = f"{'k':{width}s} " + " ".join(f"{k:>4d}" for k in range(max_iters + 1))
+    body = [f"{name(key):{width}s} " + " ".join(f"{round(v * counts[key]):4d}" for v in curve)
+            for key, curve in sorted(curves.items())]
+    return _render(head, body, "(right answers when each method stops after k extra generations; self-consistency: "
+                               "the vote over its first k + 1 samples)")
 
 
 def plot_curves(rows: Sequence[dict[str, Any]], max_iters: int, path: str | Path) -> None:
