@@ -85,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="comma-separated: cot, best_of_n, self_consistency, self_refine, latentseek")
     bench.add_argument("--reward", default="self",
                        help="comma-separated: self (SelfJudge), self_boxed (SelfJudge behind a \\boxed{} "
-                            "format gate), oracle (gold check), examples (code only: the docstring's examples "
-                            "run as unit tests)")
+                            "format gate), oracle (the gold check: right or wrong, never the answer), examples "
+                            "(code only: the docstring's examples run as unit tests)")
     add_config_options(bench, max_iters=3)  # K: each method gets K+1 generations
     bench.add_argument("--model", default="default", help="'default', a hub id, a local folder or a .gguf file")
     bench.add_argument("--quantize", choices=("int8",), help="int8: dynamically quantized body (CPU, float32)")

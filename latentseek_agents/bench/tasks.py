@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..answers import extract_answer, last_boxed
@@ -20,11 +20,13 @@ from ..config import LatentSeekConfig
 from .data import BenchProblem
 from .methods import MethodRun, run_method
 
-__all__ = ["CODE_ONLY_REWARDS", "JUDGED_REWARDS", "REWARDS", "ROW_FIELDS", "Task", "failed_rows", "gold_checker", "make_reward", "make_row", "run_task"]
+__all__ = ["CODE_ONLY_REWARDS", "JUDGED_REWARDS", "REWARDS", "ROW_FIELDS", "SparseOracle", "Task", "failed_rows",
+           "gold_checker", "make_reward", "make_row", "run_task"]
 
 # self: SelfJudge (the paper's self-reward); self_boxed: the same behind a format gate (no \boxed{}
-# answer scores 0, like the paper's format reward on some Prompt-1 runs); oracle: the gold check;
-# examples (code only): the examples in the prompt's docstring run as unit tests (what a user has).
+# answer scores 0, like the paper's format reward on some Prompt-1 runs); oracle: the gold check,
+# saying right or wrong only (SparseOracle); examples (code only): the examples in the prompt's
+# docstring run as unit tests (what a user has).
 REWARDS = ("self", "self_boxed", "oracle", "examples")
 CODE_ONLY_REWARDS = ("examples",)
 JUDGED_REWARDS = ("self", "self_boxed")  # the rewards a judge budget changes
@@ -56,12 +58,43 @@ def gold_checker(kind: str, allow_code_execution: bool) -> Any:
     return MathAnswer(extract="auto")
 
 
-def make_reward(name: str, lm: Any, gold: Any, judge_tokens: int, allow_code_execution: bool = False) -> Any:
-    """The reward called ``name`` (see :data:`REWARDS`) on model ``lm``."""
+class SparseOracle:
+    """The gold check as a reward that says only right or wrong (the paper's "perfect sparse reward").
+
+    Its score and verdict are the gold check's; its feedback names no reference answer and no hidden
+    test, and its details are dropped, so ``self_refine`` is told that an answer is wrong, never what
+    the right one is (the gold check's own feedback, "answer '8' does not equal the reference '48'",
+    would hand it the answer).
+
+    Example:
+        >>> from latentseek_agents.rewards import MathAnswer
+        >>> SparseOracle(MathAnswer()).check("so \\boxed{8}", reference="48").feedback
+        'the final answer is wrong'
+    """
+
+    WRONG = {"math": "the final answer is wrong", "code": "the function fails the tests"}
+
+    def __init__(self, gold: Any, kind: str = "math") -> None:
+        if kind not in self.WRONG:
+            raise ValueError(f"kind must be one of {tuple(self.WRONG)}, got {kind!r}")
+        self.gold, self.kind = gold, kind
+
+    def check(self, completion: str, *, prompt: Any = None, reference: Any = None, **ctx: Any) -> Any:
+        """The gold check's score and verdict, with feedback that gives nothing away."""
+        result = self.gold.check(completion, prompt=prompt, reference=reference, **ctx)
+        if result.score is None:  # skipped (no reference): nothing to hide, nothing to say
+            return replace(result, details={})
+        feedback = "the answer is right" if result.passed else self.WRONG[self.kind]
+        return replace(result, feedback=feedback, details={})
+
+
+def make_reward(name: str, lm: Any, gold: Any, judge_tokens: int, allow_code_execution: bool = False,
+                kind: str = "math") -> Any:
+    """The reward called ``name`` (see :data:`REWARDS`) on model ``lm``; ``gold`` is the gold check."""
     from ..rewards import DocstringExamples, SelfJudge, gate
 
     if name == "oracle":
-        return gold
+        return SparseOracle(gold, kind)
     if name == "examples":
         return DocstringExamples(allow_execution=allow_code_execution, timeout_s=10.0)
     judge = SelfJudge(lm, max_new_tokens=judge_tokens)
@@ -105,6 +138,6 @@ def run_task(lm: Any, task: Task, config: LatentSeekConfig, judge_tokens: int,
              allow_code_execution: bool) -> list[dict[str, Any]]:
     """Run one task on a loaded model: one row per problem."""
     gold = gold_checker(task.problems[0].kind, allow_code_execution)
-    reward = make_reward(task.reward, lm, gold, judge_tokens, allow_code_execution)
+    reward = make_reward(task.reward, lm, gold, judge_tokens, allow_code_execution, task.problems[0].kind)
     runs = run_method(task.method, lm, list(task.problems), reward, gold, config)
     return [make_row(p, task.method, task.reward, run, config) for p, run in zip(task.problems, runs)]

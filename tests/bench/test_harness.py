@@ -104,6 +104,43 @@ def test_a_revision_sees_its_last_answer_and_feedback_only(tiny_lm, monkeypatch)
         assert "wrong" in prompt[-1]["content"]
 
 
+def test_the_oracle_tells_a_revision_it_is_wrong_never_the_reference_answer(tiny_lm, monkeypatch):
+    import latentseek_agents.bench.methods as methods
+    from latentseek_agents.bench.tasks import gold_checker, make_reward
+
+    seen = []
+    real = methods._decode
+
+    def spy(lm, messages, budget, **kw):
+        seen.append([list(m) for m in messages])
+        return real(lm, messages, budget, **kw)
+
+    monkeypatch.setattr(methods, "_decode", spy)
+    problems = load_problems(GSM8K, limit=1)  # gold 18; the tiny model's answers are wrong
+    gold = gold_checker("math", allow_code_execution=False)
+    assert "18" in gold.check("\\boxed{7}", reference="18").feedback  # the gold check's own feedback names it
+    (run,) = run_method("self_refine", tiny_lm, problems, make_reward("oracle", tiny_lm, gold, 8), gold,
+                        CONFIG.replace(max_iters=2))
+    revisions = [batch[0][-1]["content"] for batch in seen[1:]]
+    assert len(revisions) == 2 and not any(a.correct for a in run.attempts)
+    assert all("the final answer is wrong" in r and "18" not in r for r in revisions)
+
+
+def test_the_code_oracle_hides_the_hidden_tests(tmp_path):
+    from latentseek_agents.bench.tasks import SparseOracle, gold_checker
+
+    code = load_problems(ROOT / "data" / "humaneval" / "dev.jsonl", limit=1)[0]
+    oracle = SparseOracle(gold_checker("code", allow_code_execution=True), "code")
+    wrong = oracle.check(f"```python\ndef {code.gold['entry_point']}(*args):\n    return None\n```",
+                         reference=code.gold)
+    right = oracle.check(code.gold["prompt"] + code.gold["canonical_solution"], reference=code.gold)
+    assert (wrong.passed, wrong.score, dict(wrong.details)) == (False, 0.0, {})
+    assert wrong.feedback == "the function fails the tests"
+    assert right.passed and right.score == 1.0 and right.feedback == "the answer is right"
+    with pytest.raises(ValueError, match="kind must be one of"):
+        SparseOracle(oracle.gold, "proof")
+
+
 def test_rerunning_skips_finished_rows(tiny_lm, tmp_path, monkeypatch):
     out = tmp_path / "rows.jsonl"
     bench(tiny_lm, out, methods=["cot"])
@@ -252,7 +289,7 @@ def test_the_self_boxed_reward_scores_answers_without_a_box_zero_before_judging(
     from latentseek_agents.rewards import MathAnswer, SelfJudge
 
     gold = MathAnswer()
-    assert make_reward("oracle", tiny_lm, gold, 8) is gold
+    assert make_reward("oracle", tiny_lm, gold, 8).gold is gold  # the gold check, behind SparseOracle
     assert isinstance(make_reward("self", tiny_lm, gold, 8), SelfJudge)
     gated = make_reward("self_boxed", tiny_lm, gold, 8)
     assert gated.check("no box at all", prompt="q").details["gate"]["passed"] is False
