@@ -50,12 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     if judges:
         print()
         print(format_agreement(judges))
-    budget = max((len(r["correct_at"]) - 1 for r in rows if r.get("correct_at")), default=0)
+    curved = [r for r in rows if r.get("correct_at")]  # rows that record right answers per budget k
+    budget = max((len(r["correct_at"]) - 1 for r in curved), default=0)
     if budget:
         print()
-        print(format_curves([r for r in rows if r.get("correct_at")], budget))
+        print(format_curves(curved, budget))
     if args.plot:
-        plot_curves([r for r in rows if r.get("correct_at")], budget, args.plot)
+        plot_curves(curved, budget, args.plot)
         print(f"\nplot: {args.plot}")
     return 0
 

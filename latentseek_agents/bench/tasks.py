@@ -17,6 +17,7 @@ from typing import Any
 
 from ..answers import extract_answer, last_boxed
 from ..config import LatentSeekConfig
+from ..scoring import CheckResult
 from .data import BenchProblem
 from .methods import MethodRun, run_method
 
@@ -79,7 +80,7 @@ class SparseOracle:
             raise ValueError(f"kind must be one of {tuple(self.WRONG)}, got {kind!r}")
         self.gold, self.kind = gold, kind
 
-    def check(self, completion: str, *, prompt: Any = None, reference: Any = None, **ctx: Any) -> Any:
+    def check(self, completion: str, *, prompt: Any = None, reference: Any = None, **ctx: Any) -> CheckResult:
         """The gold check's score and verdict, with feedback that gives nothing away."""
         result = self.gold.check(completion, prompt=prompt, reference=reference, **ctx)
         if result.score is None:  # skipped (no reference): nothing to hide, nothing to say

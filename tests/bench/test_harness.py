@@ -82,7 +82,9 @@ def test_a_right_answer_is_counted_right_by_a_checker_object(tiny_lm):
     assert not scorer.correct(problem, "\\boxed{17}")
 
 
-def test_a_revision_sees_its_last_answer_and_feedback_only(tiny_lm, monkeypatch):
+@pytest.fixture
+def decoded_prompts(monkeypatch):
+    """Every batch of chat prompts the methods decode, in order (the real decoding still runs)."""
     import latentseek_agents.bench.methods as methods
 
     seen = []
@@ -93,10 +95,14 @@ def test_a_revision_sees_its_last_answer_and_feedback_only(tiny_lm, monkeypatch)
         return real(lm, messages, budget, **kw)
 
     monkeypatch.setattr(methods, "_decode", spy)
+    return seen
+
+
+def test_a_revision_sees_its_last_answer_and_feedback_only(tiny_lm, decoded_prompts):
     problems = load_problems(GSM8K, limit=1)
     (run,) = run_method("self_refine", tiny_lm, problems, lambda text: CheckResult(score=0.0, feedback="wrong"),
                         lambda text: 0.0, CONFIG.replace(max_iters=3))
-    first, *revisions = [batch[0] for batch in seen]
+    first, *revisions = [batch[0] for batch in decoded_prompts]
     assert len(revisions) == 3
     for k, prompt in enumerate(revisions):
         assert prompt[: len(first)] == first and len(prompt) == len(first) + 2  # never grows
@@ -104,24 +110,15 @@ def test_a_revision_sees_its_last_answer_and_feedback_only(tiny_lm, monkeypatch)
         assert "wrong" in prompt[-1]["content"]
 
 
-def test_the_oracle_tells_a_revision_it_is_wrong_never_the_reference_answer(tiny_lm, monkeypatch):
-    import latentseek_agents.bench.methods as methods
+def test_the_oracle_tells_a_revision_it_is_wrong_never_the_reference_answer(tiny_lm, decoded_prompts):
     from latentseek_agents.bench.tasks import gold_checker, make_reward
 
-    seen = []
-    real = methods._decode
-
-    def spy(lm, messages, budget, **kw):
-        seen.append([list(m) for m in messages])
-        return real(lm, messages, budget, **kw)
-
-    monkeypatch.setattr(methods, "_decode", spy)
     problems = load_problems(GSM8K, limit=1)  # gold 18; the tiny model's answers are wrong
     gold = gold_checker("math", allow_code_execution=False)
     assert "18" in gold.check("\\boxed{7}", reference="18").feedback  # the gold check's own feedback names it
     (run,) = run_method("self_refine", tiny_lm, problems, make_reward("oracle", tiny_lm, gold, 8), gold,
                         CONFIG.replace(max_iters=2))
-    revisions = [batch[0][-1]["content"] for batch in seen[1:]]
+    revisions = [batch[0][-1]["content"] for batch in decoded_prompts[1:]]
     assert len(revisions) == 2 and not any(a.correct for a in run.attempts)
     assert all("the final answer is wrong" in r and "18" not in r for r in revisions)
 
