@@ -13,7 +13,8 @@ doesn't (failed parses count as wrong, Evaluate's failure_score). The JSON-adapt
 
     python cookbook/dspy_bootstrap_gsm8k.py --train 4 --dev 2 --attempts 2 --max-new-tokens 96
     python cookbook/dspy_bootstrap_gsm8k.py --model M.gguf --quantize int8 --train 8 --dev 50 --attempts 4 \\
-        --max-new-tokens 640 --reward self            # the evaluation model (hours on 2 CPU cores)
+        --max-new-tokens 640 --reward self --out dspy.jsonl --programs cot,refine   # the evaluation model:
+        # hours on 2 CPU cores; run --programs latentseek in a second process, re-run to resume or report
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import dspy
 
 from latentseek_agents.answers import gsm8k_gold
 from latentseek_agents.bench.report import format_paired, paired, wilson
+from latentseek_agents.bench.runner import append_row, read_rows
 from latentseek_agents.integrations.dspy import LatentSeekModule, latentseek_lm
 from latentseek_agents.models import load_model
 from latentseek_agents.rewards import MathAnswer, SelfJudge, as_dspy_metric
@@ -56,26 +58,69 @@ def reward_fn(name: str, model: Any, judge_tokens: int) -> Any:
                                           prompt=args["question"]).score
 
 
+PROGRAMS = {"cot": "compiled CoT", "latentseek": "+ LatentSeekModule", "refine": "+ dspy.Refine"}
+
+
+def settings_of(args: argparse.Namespace) -> dict[str, Any]:
+    """What a row was computed with: rows of other settings in ``--out`` are neither reused nor counted."""
+    keys = ("model", "quantize", "train", "attempts", "max_new_tokens", "reward", "judge_tokens")
+    return {key: getattr(args, key) for key in keys}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", type=int, default=8)
-    parser.add_argument("--dev", type=int, default=5)
+    parser.add_argument("--dev", type=int, default=5, help="the first N test rows")
     parser.add_argument("--attempts", type=int, default=3, help="N: first answer + N-1 latent updates / refinements")
     parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument("--reward", choices=("format", "self"), default="format")
     parser.add_argument("--judge-tokens", type=int, default=256, help="SelfJudge reply budget (--reward self)")
     parser.add_argument("--model", default="default", help="'default', a hub id, a local folder or a .gguf file")
     parser.add_argument("--quantize", choices=("int8",), help="int8: dynamically quantized body (CPU)")
+    parser.add_argument("--programs", default=",".join(PROGRAMS),
+                        help=f"comma-separated, among {', '.join(PROGRAMS)} (split a long run over processes)")
+    parser.add_argument("--out", help="JSONL, one row per (program, problem) as it finishes; re-running skips "
+                                      "the rows already there with the same settings and reports them all")
     args = parser.parse_args()
     for name in ("train", "dev", "attempts", "max_new_tokens", "judge_tokens"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(args, name)}")
+    chosen = [name.strip() for name in args.programs.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in PROGRAMS]
+    if unknown or not chosen:
+        parser.error(f"--programs: expected a comma-separated subset of {list(PROGRAMS)}, got {args.programs!r}")
+
+    settings = settings_of(args)
+    devset = rows("test_dev.jsonl", args.dev)
+    ids = [str(i) for i in range(len(devset))]
+    done = {(r["method"], r["id"]): r for r in (read_rows(args.out) if args.out else [])
+            if r.get("settings") == settings and r["method"] in chosen}
+    pending = {name: [i for i in ids if (name, i) not in done] for name in chosen}
+    if args.out:
+        print(f"{len(done)} row(s) reused from {args.out}, {sum(map(len, pending.values()))} to run")
+    start = time.perf_counter()
+    if any(pending.values()):
+        run_programs(args, devset, pending, done)
+    results = [done[(name, i)] for name in chosen for i in ids]
+    for name in chosen:
+        right = [r["correct"] for r in results if r["method"] == name]
+        lo, hi = wilson(sum(right), len(right))
+        seconds = sum(r["seconds"] for r in results if r["method"] == name) / len(right)
+        print(f"{PROGRAMS[name]:<20} {sum(right)}/{len(right)} = {100 * sum(right) / len(right):5.1f} % "
+              f"[{100 * lo:.1f}, {100 * hi:.1f}]  {seconds:.1f} s/problem")
+    print(format_paired(paired([{**r, "method": PROGRAMS[r["method"]]} for r in results])))
+    print(f"{len(devset)} problems, {time.perf_counter() - start:.0f} s in this run")
+
+
+def run_programs(args: argparse.Namespace, devset: list[dspy.Example], pending: dict[str, list[str]],
+                 done: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """Compile once, then score each pending (program, problem), one row written as each finishes."""
+    from tqdm.auto import tqdm
 
     metric = as_dspy_metric(MathAnswer(extract="full"))
     model = load_model(args.model, quantize=args.quantize)  # one copy: the program's LM and the self-judge
     lm = latentseek_lm(model, max_new_tokens=args.max_new_tokens, cache=False)
     reward = reward_fn(args.reward, model, args.judge_tokens)
-    devset = rows("test_dev.jsonl", args.dev)
     start = time.perf_counter()
     with dspy.context(lm=lm, adapter=dspy.ChatAdapter(use_json_adapter_fallback=False)):
         optimizer = dspy.BootstrapFewShot(metric=metric, max_bootstrapped_demos=2, max_labeled_demos=2,
@@ -86,26 +131,24 @@ def main() -> None:
         print(f"compiled with {len(demos)} demos ({sum('reasoning' in d for d in demos)} with reasoning) "
               f"in {time.perf_counter() - start:.0f} s; reward for the searches: {args.reward}")
         programs = {
-            "compiled CoT": compiled,
-            "+ LatentSeekModule": LatentSeekModule(compiled, N=args.attempts, reward_fn=reward, threshold=1.0),
-            "+ dspy.Refine": dspy.Refine(module=compiled, N=args.attempts, reward_fn=reward, threshold=1.0),
+            "cot": compiled,
+            "latentseek": LatentSeekModule(compiled, N=args.attempts, reward_fn=reward, threshold=1.0),
+            "refine": dspy.Refine(module=compiled, N=args.attempts, reward_fn=reward, threshold=1.0),
         }
-        results: list[dict[str, Any]] = []
-        for label, program in programs.items():
-            began = time.perf_counter()
-            evaluate = dspy.Evaluate(devset=devset, metric=metric, num_threads=1, max_errors=10_000,
-                                     failure_score=0.0)
-            outcome = evaluate(program)
-            right = [bool(score) for _, _, score in outcome.results]
-            lo, hi = wilson(sum(right), len(right))
-            print(f"{label:<20} {sum(right)}/{len(right)} = {100 * sum(right) / len(right):5.1f} % "
-                  f"[{100 * lo:.1f}, {100 * hi:.1f}]  {(time.perf_counter() - began) / len(right):.1f} s/problem")
-            for example, pred, score in outcome.results:
-                print(f"    gold {example.answer:>6} | answer {str(getattr(pred, 'answer', None))[:12]:>12} | {score}")
-            results += [{"id": str(i), "method": label, "reward": args.reward, "correct": ok}
-                        for i, ok in enumerate(right)]
-    print(format_paired(paired(results)))
-    print(f"{len(devset)} problems, {time.perf_counter() - start:.0f} s in all")
+        for name, todo in pending.items():
+            for i in tqdm(todo, desc=PROGRAMS[name], disable=not todo):
+                began = time.perf_counter()
+                # Evaluate on one example: its error handling (a failed call scores failure_score) per row
+                evaluate = dspy.Evaluate(devset=[devset[int(i)]], metric=metric, num_threads=1, max_errors=10_000,
+                                         failure_score=0.0)
+                example, pred, score = evaluate(programs[name]).results[0]
+                row = {"id": i, "method": name, "reward": args.reward, "correct": bool(score),
+                       "gold": example.answer, "answer": str(getattr(pred, "answer", None)),
+                       "seconds": round(time.perf_counter() - began, 2), "settings": settings_of(args)}
+                done[(name, i)] = row
+                print(f"    {PROGRAMS[name]:<20} gold {row['gold']:>6} | answer {row['answer'][:12]:>12} | {score}")
+                if args.out:
+                    append_row(args.out, row)
 
 
 if __name__ == "__main__":

@@ -37,9 +37,27 @@ def test_langgraph_planner_routes_math_to_latentseek():
     assert "2 math sub-question(s) went to LatentSeek, 1 to the planner" in out
 
 
-def test_dspy_bootstrap_and_evaluate():
-    out = run("dspy_bootstrap_gsm8k.py", "--train", "2", "--dev", "1", "--attempts", "2", "--max-new-tokens", "48")
-    assert "compiled with" in out
+def test_dspy_bootstrap_and_evaluate(tmp_path):
+    args = ["--train", "2", "--dev", "1", "--attempts", "2", "--max-new-tokens", "48", "--out", str(tmp_path / "d.jsonl")]
+    out = run("dspy_bootstrap_gsm8k.py", *args)
+    assert "compiled with" in out and "0 row(s) reused" in out
     # the same compiled program three ways, each scored on the same row, then compared pairwise
-    assert all(f"{label} " in out for label in ("compiled CoT", "+ LatentSeekModule", "+ dspy.Refine"))
+    labels = ("compiled CoT", "+ LatentSeekModule", "+ dspy.Refine")
+    assert all(f"{label} " in out for label in labels)
     assert "fixed" in out and "McNemar" in out
+    assert len((tmp_path / "d.jsonl").read_text().splitlines()) == 3  # one row per (program, problem)
+
+    # re-run: every row comes from the file, nothing is compiled or generated, the report is the same
+    again = run("dspy_bootstrap_gsm8k.py", *args)
+    assert "3 row(s) reused" in again and "0 to run" in again and "compiled with" not in again
+    summary = lambda text: [line for line in text.splitlines() if line.startswith(labels)]  # noqa: E731
+    assert summary(again) == summary(out)
+
+
+def test_dspy_bootstrap_runs_one_program_per_process_and_refuses_an_unknown_one(tmp_path):
+    out = run("dspy_bootstrap_gsm8k.py", "--train", "2", "--dev", "1", "--max-new-tokens", "32", "--programs", "cot",
+              "--out", str(tmp_path / "d.jsonl"))
+    assert "compiled CoT " in out and "LatentSeekModule" not in out
+    bad = subprocess.run([sys.executable, str(ROOT / "cookbook" / "dspy_bootstrap_gsm8k.py"), "--programs", "cot,rag"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 2 and "--programs" in bad.stderr and "'cot,rag'" in bad.stderr

@@ -17,7 +17,7 @@ from .methods import METHODS
 from .report import format_agreement, format_paired, format_table, judge_agreement, paired, plot_curves, summarize
 from .tasks import CODE_ONLY_REWARDS, JUDGED_REWARDS, REWARDS, Task
 
-__all__ = ["BenchReport", "REWARDS", "computed_with", "read_rows", "run_bench", "run_settings"]
+__all__ = ["BenchReport", "REWARDS", "append_row", "computed_with", "read_rows", "run_bench", "run_settings"]
 
 
 @dataclass
@@ -58,6 +58,19 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
         except ValueError:
             continue  # a line cut short by an interrupted run
     return rows
+
+
+def append_row(path: str | Path, row: dict[str, Any]) -> None:
+    """Append one JSON row to a results file, first ending a line an interrupted run cut short.
+
+    Example:
+        >>> append_row("results.jsonl", {"id": "0", "method": "cot", "correct": True})  # doctest: +SKIP
+    """
+    path = Path(path)
+    with path.open("a", encoding="utf-8") as sink:
+        if sink.tell() and not path.read_bytes().endswith(b"\n"):
+            sink.write("\n")
+        sink.write(json.dumps(row) + "\n")
 
 
 def run_settings(config: LatentSeekConfig, model: Any, quantize: str | None, judge_tokens: int) -> dict[str, Any]:
@@ -171,18 +184,14 @@ def run_bench(
                                allow_code_execution=allow_code_execution)
     right = seen = failed = 0
     try:
-        with out.open("a", encoding="utf-8") as sink:
-            if out.stat().st_size and not out.read_bytes().endswith(b"\n"):
-                sink.write("\n")  # end a line cut short by an interrupted run before appending
-            for row in rows_iter:
-                row["settings"] = settings
-                sink.write(json.dumps(row) + "\n")
-                sink.flush()
-                right += bool(row["correct"])
-                failed += bool(row["failed"])
-                seen += 1
-                bar.update(1)
-                bar.set_postfix(method=row["method"], accuracy=f"{right / seen:.1%}")
+        for row in rows_iter:
+            row["settings"] = settings
+            append_row(out, row)
+            right += bool(row["correct"])
+            failed += bool(row["failed"])
+            seen += 1
+            bar.update(1)
+            bar.set_postfix(method=row["method"], accuracy=f"{right / seen:.1%}")
     finally:
         bar.close()
         if executor is not None:
