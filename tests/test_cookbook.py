@@ -38,7 +38,8 @@ def test_langgraph_planner_routes_math_to_latentseek():
 
 
 def test_dspy_bootstrap_and_evaluate(tmp_path):
-    args = ["--train", "2", "--dev", "1", "--attempts", "2", "--max-new-tokens", "48", "--out", str(tmp_path / "d.jsonl")]
+    args = ["--train", "2", "--dev", "1", "--attempts", "2", "--max-new-tokens", "48",
+            "--out", str(tmp_path / "d.jsonl")]
     out = run("dspy_bootstrap_gsm8k.py", *args)
     assert "compiled with" in out and "0 row(s) reused" in out
     # the same compiled program three ways, each scored on the same row, then compared pairwise
