@@ -2,7 +2,7 @@
 
 * ``cot``: one greedy chain of thought.
 * ``best_of_n``: the greedy answer, then up to K samples at temperature 0.7; stop once the reward
-  passes; return the best-scoring answer.
+  passes (or skips, as the engine does); return the best-scoring answer.
 * ``self_consistency``: K+1 samples at temperature 0.7 (no greedy answer, no early stop: the
   reward is not consulted), the majority final answer wins, ties to the earliest (the paper's
   baseline).
@@ -54,6 +54,7 @@ class AttemptRecord:
     feedback: str = ""
     flipped: float | None = None  # latentseek: share of the optimized prefix tokens this update changed
     judge_paths: dict[str, int] = field(default_factory=dict)  # how a judge's checks were decided (parsed...)
+    skipped: bool = False  # the reward skipped this answer (no reference, no example): no signal
 
 
 def judge_paths(details: Any) -> dict[str, int]:
@@ -142,6 +143,7 @@ class _Scorer:
                                          correct=self.correct(problem, text),
                                          tokens=n, reward_s=seconds, error=result.error,
                                          feedback=result.feedback, judge_paths=judge_paths(result.details),
+                                         skipped=result.score is None,
                                          **timing))
         return records
 
@@ -187,7 +189,8 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
                                                   correct=scorer.correct(problem, a.text), tokens=a.tokens,
                                                   generate_s=a.generate_seconds, update_s=a.update_seconds,
                                                   reward_s=a.reward_seconds, error=a.error, flipped=flipped,
-                                                  judge_paths=judge_paths(a.details)))
+                                                  judge_paths=judge_paths(a.details),
+                                                  skipped=bool((a.details or {}).get("skipped"))))
                 run.texts.append(a.text)
         return runs
 
@@ -209,7 +212,8 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
     if method == "cot":
         return runs
     for _ in range(k):
-        active = [i for i, run in enumerate(runs) if not run.attempts[-1].passed]
+        # like the engine, stop once the reward passes or skips (a skip gives nothing to search on)
+        active = [i for i, run in enumerate(runs) if not (run.attempts[-1].passed or run.attempts[-1].skipped)]
         if not active:
             break
         if method == "best_of_n":

@@ -56,6 +56,18 @@ def test_latentseek_rows_record_how_much_each_update_rewrote(tiny_lm, tmp_path):
     assert summary["flipped"] == pytest.approx(sum(shares) / len(shares), abs=1e-3)
 
 
+def test_a_skipping_reward_stops_every_search_at_the_first_answer_as_the_engine_does(tiny_lm):
+    problems = load_problems(GSM8K, limit=2)
+    skip = lambda text: CheckResult(score=None, feedback="no example to run")  # noqa: E731
+    for method in ("best_of_n", "self_refine", "latentseek"):
+        runs = run_method(method, tiny_lm, problems, skip, skip, CONFIG)
+        assert all(len(r.attempts) == 1 and r.chosen() == 0 for r in runs), method
+    assert all(r.attempts[0].skipped for r in runs)
+    # a reward that scores (even 0) keeps them searching
+    runs = run_method("best_of_n", tiny_lm, problems, lambda text: 0.0, skip, CONFIG)
+    assert all(len(r.attempts) == CONFIG.max_iters + 1 and not r.attempts[0].skipped for r in runs)
+
+
 def test_a_right_answer_is_counted_right_by_a_checker_object(tiny_lm):
     from latentseek_agents.rewards import BaseChecker, MathAnswer
 
