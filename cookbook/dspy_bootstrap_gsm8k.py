@@ -117,6 +117,7 @@ def run_programs(args: argparse.Namespace, devset: list[dspy.Example], pending: 
     """Compile once, then score each pending (program, problem), one row written as each finishes."""
     from tqdm.auto import tqdm
 
+    settings = settings_of(args)
     metric = as_dspy_metric(MathAnswer(extract="full"))
     model = load_model(args.model, quantize=args.quantize)  # one copy: the program's LM and the self-judge
     lm = latentseek_lm(model, max_new_tokens=args.max_new_tokens, cache=False)
@@ -144,7 +145,7 @@ def run_programs(args: argparse.Namespace, devset: list[dspy.Example], pending: 
                 example, pred, score = evaluate(programs[name]).results[0]
                 row = {"id": i, "method": name, "reward": args.reward, "correct": bool(score),
                        "gold": example.answer, "answer": str(getattr(pred, "answer", None)),
-                       "seconds": round(time.perf_counter() - began, 2), "settings": settings_of(args)}
+                       "seconds": round(time.perf_counter() - began, 2), "settings": settings}
                 done[(name, i)] = row
                 print(f"    {PROGRAMS[name]:<20} gold {row['gold']:>6} | answer {row['answer'][:12]:>12} | {score}")
                 if args.out:

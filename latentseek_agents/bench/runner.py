@@ -66,11 +66,12 @@ def append_row(path: str | Path, row: dict[str, Any]) -> None:
     Example:
         >>> append_row("results.jsonl", {"id": "0", "method": "cot", "correct": True})  # doctest: +SKIP
     """
-    path = Path(path)
-    with path.open("a", encoding="utf-8") as sink:
-        if sink.tell() and not path.read_bytes().endswith(b"\n"):
-            sink.write("\n")
-        sink.write(json.dumps(row) + "\n")
+    with Path(path).open("a+b") as sink:  # writes append; reads see the last byte only
+        if sink.seek(0, 2):
+            sink.seek(-1, 2)
+            if sink.read(1) != b"\n":
+                sink.write(b"\n")
+        sink.write(json.dumps(row).encode("utf-8") + b"\n")
 
 
 def run_settings(config: LatentSeekConfig, model: Any, quantize: str | None, judge_tokens: int) -> dict[str, Any]:
