@@ -89,6 +89,11 @@ def main() -> None:
     unknown = [name for name in chosen if name not in PROGRAMS]
     if unknown or not chosen:
         parser.error(f"--programs: expected a comma-separated subset of {list(PROGRAMS)}, got {args.programs!r}")
+    if args.out:
+        try:
+            Path(args.out).open("a").close()  # before hours of work, not at the first row
+        except OSError as exc:
+            parser.error(f"--out {args.out!r} can't be written: {exc.strerror}")
 
     settings = settings_of(args)
     devset = rows("test_dev.jsonl", args.dev)

@@ -55,10 +55,13 @@ def test_dspy_bootstrap_and_evaluate(tmp_path):
     assert summary(again) == summary(out)
 
 
-def test_dspy_bootstrap_runs_one_program_per_process_and_refuses_an_unknown_one(tmp_path):
+def test_dspy_bootstrap_runs_one_program_per_process_and_refuses_bad_options_by_name(tmp_path):
     out = run("dspy_bootstrap_gsm8k.py", "--train", "2", "--dev", "1", "--max-new-tokens", "32", "--programs", "cot",
               "--out", str(tmp_path / "d.jsonl"))
     assert "compiled CoT " in out and "LatentSeekModule" not in out
     bad = subprocess.run([sys.executable, str(ROOT / "cookbook" / "dspy_bootstrap_gsm8k.py"), "--programs", "cot,rag"],
                          capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "--programs" in bad.stderr and "'cot,rag'" in bad.stderr
+    bad = subprocess.run([sys.executable, str(ROOT / "cookbook" / "dspy_bootstrap_gsm8k.py"), "--out",
+                          str(tmp_path / "missing" / "d.jsonl")], capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 2 and "--out" in bad.stderr and "No such file or directory" in bad.stderr
