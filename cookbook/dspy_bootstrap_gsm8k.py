@@ -15,6 +15,9 @@ doesn't (failed parses count as wrong, Evaluate's failure_score). The JSON-adapt
     python cookbook/dspy_bootstrap_gsm8k.py --model M.gguf --quantize int8 --train 8 --dev 50 --attempts 4 \\
         --max-new-tokens 640 --reward self --out dspy.jsonl --programs cot,refine   # the evaluation model:
         # hours on 2 CPU cores; run --programs latentseek in a second process, re-run to resume or report
+
+Problems run one by one, every chosen program on each, so a stopped run leaves a paired set: re-run
+with ``--dev`` at the number finished to report them from ``--out`` alone.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from latentseek_agents.bench.runner import append_row, read_rows
 from latentseek_agents.integrations.dspy import LatentSeekModule, latentseek_lm
 from latentseek_agents.models import load_model
 from latentseek_agents.rewards import MathAnswer, SelfJudge, as_dspy_metric
+from latentseek_agents.rewards.base import JUDGE_TOKENS
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "gsm8k"
 
@@ -74,7 +78,8 @@ def main() -> None:
     parser.add_argument("--attempts", type=int, default=3, help="N: first answer + N-1 latent updates / refinements")
     parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument("--reward", choices=("format", "self"), default="format")
-    parser.add_argument("--judge-tokens", type=int, default=256, help="SelfJudge reply budget (--reward self)")
+    parser.add_argument("--judge-tokens", type=int, default=JUDGE_TOKENS,
+                        help=f"SelfJudge reply budget (--reward self; default {JUDGE_TOKENS})")
     parser.add_argument("--model", default="default", help="'default', a hub id, a local folder or a .gguf file")
     parser.add_argument("--quantize", choices=("int8",), help="int8: dynamically quantized body (CPU)")
     parser.add_argument("--programs", default=",".join(PROGRAMS),
@@ -99,7 +104,7 @@ def main() -> None:
     devset = rows("test_dev.jsonl", args.dev)
     ids = [str(i) for i in range(len(devset))]
     done = {(r["method"], r["id"]): r for r in (read_rows(args.out) if args.out else [])
-            if r.get("settings") == settings and r["method"] in chosen}
+            if r.get("settings") == settings and r["method"] in chosen and r["id"] in ids}
     pending = {name: [i for i in ids if (name, i) not in done] for name in chosen}
     if args.out:
         print(f"{len(done)} row(s) reused from {args.out}, {sum(map(len, pending.values()))} to run")
@@ -141,20 +146,23 @@ def run_programs(args: argparse.Namespace, devset: list[dspy.Example], pending: 
             "latentseek": LatentSeekModule(compiled, N=args.attempts, reward_fn=reward, threshold=1.0),
             "refine": dspy.Refine(module=compiled, N=args.attempts, reward_fn=reward, threshold=1.0),
         }
-        for name, todo in pending.items():
-            for i in tqdm(todo, desc=PROGRAMS[name], disable=not todo):
-                began = time.perf_counter()
-                # Evaluate on one example: its error handling (a failed call scores failure_score) per row
-                evaluate = dspy.Evaluate(devset=[devset[int(i)]], metric=metric, num_threads=1, max_errors=10_000,
-                                         failure_score=0.0)
-                example, pred, score = evaluate(programs[name]).results[0]
-                row = {"id": i, "method": name, "reward": args.reward, "correct": bool(score),
-                       "gold": example.answer, "answer": str(getattr(pred, "answer", None)),
-                       "seconds": round(time.perf_counter() - began, 2), "settings": settings}
-                done[(name, i)] = row
-                print(f"    {PROGRAMS[name]:<20} gold {row['gold']:>6} | answer {row['answer'][:12]:>12} | {score}")
-                if args.out:
-                    append_row(args.out, row)
+        # problem by problem, every program on it: an interrupted run leaves a paired set (re-run with a
+        # smaller --dev to report the problems finished)
+        todo = [(name, i) for i in sorted(set().union(*pending.values()), key=int)
+                for name in pending if i in pending[name]]
+        for name, i in tqdm(todo, desc="programs x problems"):
+            began = time.perf_counter()
+            # Evaluate on one example: its error handling (a failed call scores failure_score) per row
+            evaluate = dspy.Evaluate(devset=[devset[int(i)]], metric=metric, num_threads=1, max_errors=10_000,
+                                     failure_score=0.0)
+            example, pred, score = evaluate(programs[name]).results[0]
+            row = {"id": i, "method": name, "reward": args.reward, "correct": bool(score),
+                   "gold": example.answer, "answer": str(getattr(pred, "answer", None)),
+                   "seconds": round(time.perf_counter() - began, 2), "settings": settings}
+            done[(name, i)] = row
+            print(f"    {PROGRAMS[name]:<20} gold {row['gold']:>6} | answer {row['answer'][:12]:>12} | {score}")
+            if args.out:
+                append_row(args.out, row)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The cookbook scripts run end to end on the default model with tiny budgets."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -38,21 +39,25 @@ def test_langgraph_planner_routes_math_to_latentseek():
 
 
 def test_dspy_bootstrap_and_evaluate(tmp_path):
-    args = ["--train", "2", "--dev", "1", "--attempts", "2", "--max-new-tokens", "48",
-            "--out", str(tmp_path / "d.jsonl")]
-    out = run("dspy_bootstrap_gsm8k.py", *args)
+    args = ["--train", "2", "--attempts", "2", "--max-new-tokens", "48", "--out", str(tmp_path / "d.jsonl")]
+    out = run("dspy_bootstrap_gsm8k.py", "--dev", "2", *args)
     assert "compiled with" in out and "0 row(s) reused" in out
-    # the same compiled program three ways, each scored on the same row, then compared pairwise
+    # the same compiled program three ways, each scored on the same rows, then compared pairwise
     labels = ("compiled CoT", "+ LatentSeekModule", "+ dspy.Refine")
     assert all(f"{label} " in out for label in labels)
     assert "fixed" in out and "McNemar" in out
-    assert len((tmp_path / "d.jsonl").read_text().splitlines()) == 3  # one row per (program, problem)
+    # one row per (program, problem), problem by problem: a run stopped anywhere leaves a paired set
+    rows = [json.loads(line) for line in (tmp_path / "d.jsonl").read_text().splitlines()]
+    assert [(r["id"], r["method"]) for r in rows] == [(i, m) for i in "01" for m in ("cot", "latentseek", "refine")]
 
     # re-run: every row comes from the file, nothing is compiled or generated, the report is the same
-    again = run("dspy_bootstrap_gsm8k.py", *args)
-    assert "3 row(s) reused" in again and "0 to run" in again and "compiled with" not in again
+    again = run("dspy_bootstrap_gsm8k.py", "--dev", "2", *args)
+    assert "6 row(s) reused" in again and "0 to run" in again and "compiled with" not in again
     summary = lambda text: [line for line in text.splitlines() if line.startswith(labels)]  # noqa: E731
     assert summary(again) == summary(out)
+    # a smaller --dev reports the first problems from the file alone
+    first = run("dspy_bootstrap_gsm8k.py", "--dev", "1", *args)
+    assert "3 row(s) reused" in first and "0 to run" in first and "1 problems" in first
 
 
 def test_dspy_bootstrap_runs_one_program_per_process_and_refuses_bad_options_by_name(tmp_path):
