@@ -31,6 +31,7 @@ from typing import Any
 import dspy
 
 from latentseek_agents.answers import gsm8k_gold
+from latentseek_agents.bench.methods import judge_paths
 from latentseek_agents.bench.report import format_paired, paired, wilson
 from latentseek_agents.bench.runner import append_row, read_rows
 from latentseek_agents.integrations.dspy import LatentSeekModule, latentseek_lm
@@ -54,12 +55,33 @@ def is_number(args: dict[str, Any], pred: dspy.Prediction) -> float:
     return float(text.replace(".", "", 1).isdigit())
 
 
-def reward_fn(name: str, model: Any, judge_tokens: int) -> Any:
-    if name == "format":
-        return is_number
-    judge = SelfJudge(model, max_new_tokens=judge_tokens)  # judges the reasoning and the answer together
-    return lambda args, pred: judge.check(f"{getattr(pred, 'reasoning', '')}\nAnswer: {getattr(pred, 'answer', '')}",
-                                          prompt=args["question"]).score
+class Reward:
+    """The reward the searches call, ``reward(args, pred) -> float``; it keeps every score it gave (and,
+    for the self-judge, how each check was decided) until ``take()`` moves them into a row."""
+
+    def __init__(self, name: str, model: Any, judge_tokens: int) -> None:
+        # the self-judge judges the reasoning and the answer together
+        self.judge = SelfJudge(model, max_new_tokens=judge_tokens) if name == "self" else None
+        self.scores: list[float | None] = []
+        self.paths: dict[str, int] = {}
+
+    def __call__(self, args: dict[str, Any], pred: dspy.Prediction) -> float | None:
+        if self.judge is None:
+            score = is_number(args, pred)
+        else:
+            result = self.judge.check(f"{getattr(pred, 'reasoning', '')}\nAnswer: {getattr(pred, 'answer', '')}",
+                                      prompt=args["question"])
+            score = result.score
+            for path, count in judge_paths(result.details).items():
+                self.paths[path] = self.paths.get(path, 0) + count
+        self.scores.append(score)
+        return score
+
+    def take(self) -> dict[str, Any]:
+        """The scores (one per attempt scored) and judge paths since the last call."""
+        taken = {"rewards": self.scores, "judge_paths": self.paths}
+        self.scores, self.paths = [], {}
+        return taken
 
 
 PROGRAMS = {"cot": "compiled CoT", "latentseek": "+ LatentSeekModule", "refine": "+ dspy.Refine"}
@@ -117,9 +139,25 @@ def main() -> None:
         lo, hi = wilson(sum(right), len(right))
         seconds = sum(r["seconds"] for r in results if r["method"] == name) / len(right)
         print(f"{PROGRAMS[name]:<20} {sum(right)}/{len(right)} = {100 * sum(right) / len(right):5.1f} % "
-              f"[{100 * lo:.1f}, {100 * hi:.1f}]  {seconds:.1f} s/problem")
+              f"[{100 * lo:.1f}, {100 * hi:.1f}]  {seconds:.1f} s/problem{reward_summary(results, name)}")
     print(format_paired(paired([{**r, "method": PROGRAMS[r["method"]]} for r in results])))
     print(f"{len(devset)} problems, {time.perf_counter() - start:.0f} s in this run")
+
+
+def reward_summary(results: list[dict[str, Any]], name: str) -> str:
+    """How a search program's reward decided: attempts scored, first answers passed, judge verdicts parsed."""
+    scored = [r["rewards"] for r in results if r["method"] == name and r.get("rewards")]
+    if not scored:
+        return ""
+    paths: dict[str, int] = {}
+    for r in results:
+        if r["method"] == name:
+            for path, count in r.get("judge_paths", {}).items():
+                paths[path] = paths.get(path, 0) + count
+    first = sum((scores[0] or 0) >= 1.0 for scores in scored)
+    verdicts = f", judge verdict parsed {100 * paths.get('parsed', 0) / sum(paths.values()):.1f} %" if paths else ""
+    return (f"; reward: {sum(map(len, scored)) / len(scored):.2f} attempts scored, "
+            f"first answer passed on {first}/{len(scored)}{verdicts}")
 
 
 def run_programs(args: argparse.Namespace, devset: list[dspy.Example], pending: dict[str, list[str]],
@@ -131,7 +169,7 @@ def run_programs(args: argparse.Namespace, devset: list[dspy.Example], pending: 
     metric = as_dspy_metric(MathAnswer(extract="full"))
     model = load_model(args.model, quantize=args.quantize)  # one copy: the program's LM and the self-judge
     lm = latentseek_lm(model, max_new_tokens=args.max_new_tokens, cache=False)
-    reward = reward_fn(args.reward, model, args.judge_tokens)
+    reward = Reward(args.reward, model, args.judge_tokens)
     start = time.perf_counter()
     with dspy.context(lm=lm, adapter=dspy.ChatAdapter(use_json_adapter_fallback=False)):
         optimizer = dspy.BootstrapFewShot(metric=metric, max_bootstrapped_demos=2, max_labeled_demos=2,
@@ -155,10 +193,11 @@ def run_programs(args: argparse.Namespace, devset: list[dspy.Example], pending: 
             # Evaluate on one example: its error handling (a failed call scores failure_score) per row
             evaluate = dspy.Evaluate(devset=[devset[int(i)]], metric=metric, num_threads=1, max_errors=10_000,
                                      failure_score=0.0)
+            reward.take()  # start the row's record clean
             example, pred, score = evaluate(programs[name]).results[0]
             row = {"id": i, "method": name, "reward": args.reward, "correct": bool(score),
                    "gold": example.answer, "answer": str(getattr(pred, "answer", None)),
-                   "seconds": round(time.perf_counter() - began, 2), "settings": settings}
+                   "seconds": round(time.perf_counter() - began, 2), "settings": settings, **reward.take()}
             done[(name, i)] = row
             print(f"    {PROGRAMS[name]:<20} gold {row['gold']:>6} | answer {row['answer'][:12]:>12} | {score}")
             if args.out:

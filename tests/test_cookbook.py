@@ -1,5 +1,6 @@
 """The cookbook scripts run end to end on the default model with tiny budgets."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -49,6 +50,10 @@ def test_dspy_bootstrap_and_evaluate(tmp_path):
     # one row per (program, problem), problem by problem: a run stopped anywhere leaves a paired set
     rows = [json.loads(line) for line in (tmp_path / "d.jsonl").read_text().splitlines()]
     assert [(r["id"], r["method"]) for r in rows] == [(i, m) for i in "01" for m in ("cot", "latentseek", "refine")]
+    # each row keeps the scores its search's reward gave, one per attempt scored (none when the
+    # default model's reply doesn't parse); plain CoT calls none
+    assert all(len(r["rewards"]) <= 2 and set(r["rewards"]) <= {0.0, 1.0} for r in rows)  # --attempts 2, format
+    assert all(r["rewards"] == [] for r in rows if r["method"] == "cot")
 
     # re-run: every row comes from the file, nothing is compiled or generated, the report is the same
     again = run("dspy_bootstrap_gsm8k.py", "--dev", "2", *args)
@@ -70,3 +75,26 @@ def test_dspy_bootstrap_runs_one_program_per_process_and_refuses_bad_options_by_
     bad = subprocess.run([sys.executable, str(ROOT / "cookbook" / "dspy_bootstrap_gsm8k.py"), "--out",
                           str(tmp_path / "missing" / "d.jsonl")], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "--out" in bad.stderr and "No such file or directory" in bad.stderr
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name.removesuffix(".py"), ROOT / "cookbook" / name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_dspy_bootstrap_reward_keeps_each_score_for_the_row_and_reports_how_the_searches_decided():
+    script = load_script("dspy_bootstrap_gsm8k.py")
+    dspy = pytest.importorskip("dspy")
+    reward = script.Reward("format", model=None, judge_tokens=8)
+    assert [reward({}, dspy.Prediction(answer=a)) for a in ("forty", "42")] == [0.0, 1.0]
+    assert reward.take() == {"rewards": [0.0, 1.0], "judge_paths": {}}
+    assert reward.take() == {"rewards": [], "judge_paths": {}}  # taken: the next row starts clean
+
+    rows = [{"method": "refine", "rewards": [1.0]}, {"method": "refine", "rewards": [0.0, 0.5, 1.0]},
+            {"method": "latentseek", "rewards": [1.0], "judge_paths": {"parsed": 3, "probability": 1}},
+            {"method": "cot", "rewards": []}]
+    assert script.reward_summary(rows, "refine") == "; reward: 2.00 attempts scored, first answer passed on 1/2"
+    assert script.reward_summary(rows, "latentseek").endswith("first answer passed on 1/1, judge verdict parsed 75.0 %")
+    assert script.reward_summary(rows, "cot") == ""
