@@ -122,6 +122,11 @@ def main() -> None:
         except OSError as exc:
             parser.error(f"--out {args.out!r} can't be written: {exc.strerror}")
 
+    for option, name, asked in (("--train", "train_sample.jsonl", args.train), ("--dev", "test_dev.jsonl", args.dev)):
+        with (DATA / name).open(encoding="utf-8") as f:
+            have = sum(1 for _ in f)
+        if asked > have:
+            parser.error(f"{option}: data/gsm8k/{name} has {have} rows, got {asked}")
     settings = settings_of(args)
     devset = rows("test_dev.jsonl", args.dev)
     ids = [str(i) for i in range(len(devset))]

@@ -75,6 +75,9 @@ def test_dspy_bootstrap_runs_one_program_per_process_and_refuses_bad_options_by_
     bad = subprocess.run([sys.executable, str(ROOT / "cookbook" / "dspy_bootstrap_gsm8k.py"), "--out",
                           str(tmp_path / "missing" / "d.jsonl")], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "--out" in bad.stderr and "No such file or directory" in bad.stderr
+    bad = subprocess.run([sys.executable, str(ROOT / "cookbook" / "dspy_bootstrap_gsm8k.py"), "--dev", "401"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 2 and "--dev: data/gsm8k/test_dev.jsonl has 400 rows, got 401" in bad.stderr
 
 
 def load_script(name):
