@@ -84,6 +84,7 @@ class Reward:
         return taken
 
 
+THRESHOLD = 1.0  # both searches stop at a reward at or above this (every judge check passed)
 PROGRAMS = {"cot": "compiled CoT", "latentseek": "+ LatentSeekModule", "refine": "+ dspy.Refine"}
 
 
@@ -159,7 +160,7 @@ def reward_summary(results: list[dict[str, Any]], name: str) -> str:
         if r["method"] == name:
             for path, count in r.get("judge_paths", {}).items():
                 paths[path] = paths.get(path, 0) + count
-    first = sum((scores[0] or 0) >= 1.0 for scores in scored)
+    first = sum((scores[0] or 0) >= THRESHOLD for scores in scored)
     verdicts = f", judge verdict parsed {100 * paths.get('parsed', 0) / sum(paths.values()):.1f} %" if paths else ""
     return (f"; reward: {sum(map(len, scored)) / len(scored):.2f} attempts scored, "
             f"first answer passed on {first}/{len(scored)}{verdicts}")
@@ -186,8 +187,8 @@ def run_programs(args: argparse.Namespace, devset: list[dspy.Example], pending: 
               f"in {time.perf_counter() - start:.0f} s; reward for the searches: {args.reward}")
         programs = {
             "cot": compiled,
-            "latentseek": LatentSeekModule(compiled, N=args.attempts, reward_fn=reward, threshold=1.0),
-            "refine": dspy.Refine(module=compiled, N=args.attempts, reward_fn=reward, threshold=1.0),
+            "latentseek": LatentSeekModule(compiled, N=args.attempts, reward_fn=reward, threshold=THRESHOLD),
+            "refine": dspy.Refine(module=compiled, N=args.attempts, reward_fn=reward, threshold=THRESHOLD),
         }
         # problem by problem, every program on it: an interrupted run leaves a paired set (re-run with a
         # smaller --dev to report the problems finished)
