@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ import dspy
 
 from latentseek_agents.answers import gsm8k_gold
 from latentseek_agents.bench.methods import judge_paths
-from latentseek_agents.bench.report import format_paired, paired, wilson
+from latentseek_agents.bench.report import format_paired, paired, parsed_share, wilson
 from latentseek_agents.bench.runner import append_row, read_rows
 from latentseek_agents.integrations.dspy import LatentSeekModule, latentseek_lm
 from latentseek_agents.models import load_model
@@ -63,7 +64,7 @@ class Reward:
         # the self-judge judges the reasoning and the answer together
         self.judge = SelfJudge(model, max_new_tokens=judge_tokens) if name == "self" else None
         self.scores: list[float | None] = []
-        self.paths: dict[str, int] = {}
+        self.paths: Counter[str] = Counter()
 
     def __call__(self, args: dict[str, Any], pred: dspy.Prediction) -> float | None:
         if self.judge is None:
@@ -72,15 +73,14 @@ class Reward:
             result = self.judge.check(f"{getattr(pred, 'reasoning', '')}\nAnswer: {getattr(pred, 'answer', '')}",
                                       prompt=args["question"])
             score = result.score
-            for path, count in judge_paths(result.details).items():
-                self.paths[path] = self.paths.get(path, 0) + count
+            self.paths.update(judge_paths(result.details))
         self.scores.append(score)
         return score
 
     def take(self) -> dict[str, Any]:
         """The scores (one per attempt scored) and judge paths since the last call."""
-        taken = {"rewards": self.scores, "judge_paths": self.paths}
-        self.scores, self.paths = [], {}
+        taken = {"rewards": self.scores, "judge_paths": dict(self.paths)}
+        self.scores, self.paths = [], Counter()
         return taken
 
 
@@ -123,13 +123,12 @@ def main() -> None:
         except OSError as exc:
             parser.error(f"--out {args.out!r} can't be written: {exc.strerror}")
 
-    for option, name, asked in (("--train", "train_sample.jsonl", args.train), ("--dev", "test_dev.jsonl", args.dev)):
-        with (DATA / name).open(encoding="utf-8") as f:
-            have = sum(1 for _ in f)
-        if asked > have:
-            parser.error(f"{option}: data/gsm8k/{name} has {have} rows, got {asked}")
+    trainset, devset = rows("train_sample.jsonl", args.train), rows("test_dev.jsonl", args.dev)
+    for option, name, loaded, asked in (("--train", "train_sample.jsonl", trainset, args.train),
+                                        ("--dev", "test_dev.jsonl", devset, args.dev)):
+        if len(loaded) < asked:
+            parser.error(f"{option}: data/gsm8k/{name} has {len(loaded)} rows, got {asked}")
     settings = settings_of(args)
-    devset = rows("test_dev.jsonl", args.dev)
     ids = [str(i) for i in range(len(devset))]
     done = {(r["method"], r["id"]): r for r in (read_rows(args.out) if args.out else [])
             if r.get("settings") == settings and r["method"] in chosen and r["id"] in ids}
@@ -138,7 +137,7 @@ def main() -> None:
         print(f"{len(done)} row(s) reused from {args.out}, {sum(map(len, pending.values()))} to run")
     start = time.perf_counter()
     if any(pending.values()):
-        run_programs(args, devset, pending, done)
+        run_programs(args, trainset, devset, pending, done)
     results = [done[(name, i)] for name in chosen for i in ids]
     for name in chosen:
         right = [r["correct"] for r in results if r["method"] == name]
@@ -155,19 +154,15 @@ def reward_summary(results: list[dict[str, Any]], name: str) -> str:
     scored = [r["rewards"] for r in results if r["method"] == name and r.get("rewards")]
     if not scored:
         return ""
-    paths: dict[str, int] = {}
-    for r in results:
-        if r["method"] == name:
-            for path, count in r.get("judge_paths", {}).items():
-                paths[path] = paths.get(path, 0) + count
     first = sum((scores[0] or 0) >= THRESHOLD for scores in scored)
-    verdicts = f", judge verdict parsed {100 * paths.get('parsed', 0) / sum(paths.values()):.1f} %" if paths else ""
+    share = parsed_share([r for r in results if r["method"] == name])
+    verdicts = f", judge verdict parsed {100 * share:.1f} %" if share is not None else ""
     return (f"; reward: {sum(map(len, scored)) / len(scored):.2f} attempts scored, "
             f"first answer passed on {first}/{len(scored)}{verdicts}")
 
 
-def run_programs(args: argparse.Namespace, devset: list[dspy.Example], pending: dict[str, list[str]],
-                 done: dict[tuple[str, str], dict[str, Any]]) -> None:
+def run_programs(args: argparse.Namespace, trainset: list[dspy.Example], devset: list[dspy.Example],
+                 pending: dict[str, list[str]], done: dict[tuple[str, str], dict[str, Any]]) -> None:
     """Compile once, then score each pending (program, problem), one row written as each finishes."""
     from tqdm.auto import tqdm
 
@@ -181,7 +176,7 @@ def run_programs(args: argparse.Namespace, devset: list[dspy.Example], pending: 
         optimizer = dspy.BootstrapFewShot(metric=metric, max_bootstrapped_demos=2, max_labeled_demos=2,
                                           max_errors=10_000)
         compiled = optimizer.compile(dspy.ChainOfThought("question -> answer"),
-                                     trainset=rows("train_sample.jsonl", args.train))
+                                     trainset=trainset)
         demos = compiled.predict.demos
         print(f"compiled with {len(demos)} demos ({sum('reasoning' in d for d in demos)} with reasoning) "
               f"in {time.perf_counter() - start:.0f} s; reward for the searches: {args.reward}")

@@ -88,8 +88,8 @@ def load_script(name):
 
 
 def test_dspy_bootstrap_reward_keeps_each_score_for_the_row_and_reports_how_the_searches_decided():
-    script = load_script("dspy_bootstrap_gsm8k.py")
     dspy = pytest.importorskip("dspy")
+    script = load_script("dspy_bootstrap_gsm8k.py")
     reward = script.Reward("format", model=None, judge_tokens=8)
     assert [reward({}, dspy.Prediction(answer=a)) for a in ("forty", "42")] == [0.0, 1.0]
     assert reward.take() == {"rewards": [0.0, 1.0], "judge_paths": {}}

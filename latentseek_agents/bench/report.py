@@ -12,7 +12,7 @@ from typing import Any
 from ..config import LatentSeekConfig
 
 __all__ = ["wilson", "mcnemar_exact", "paired", "format_paired", "summarize", "format_table", "accuracy_curve",
-           "format_curves", "plot_curves", "judge_agreement", "format_agreement"]
+           "format_curves", "plot_curves", "judge_agreement", "format_agreement", "parsed_share"]
 
 
 def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -91,8 +91,14 @@ def _mean_flipped(group: Sequence[dict[str, Any]]) -> float | None:
     return sum(shares) / len(shares) if shares else None
 
 
-def _parsed_share(group: Sequence[dict[str, Any]]) -> float | None:
-    """Share of a judge's checks whose verdict was parsed from its reply (None: no judge ran)."""
+def parsed_share(group: Sequence[dict[str, Any]]) -> float | None:
+    """Share of a judge's checks whose verdict was parsed from its reply, over rows that record how each
+    check was decided (``judge_paths``); None when no judge ran.
+
+    Example:
+        >>> parsed_share([{"judge_paths": {"parsed": 3, "probability": 1}}, {"judge_paths": {}}])
+        0.75
+    """
     counts = [r.get("judge_paths") or {} for r in group]
     total = sum(sum(c.values()) for c in counts)
     return sum(c.get("parsed", 0) for c in counts) / total if total else None
@@ -113,7 +119,7 @@ def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                     "ci_low": low, "ci_high": high, "attempts": mean("attempts"), "tokens": mean("tokens"),
                     "generate_s": mean("generate_s"), "update_s": mean("update_s"), "reward_s": mean("reward_s"),
                     "first_correct": sum(bool(r["first_correct"]) for r in group),
-                    "flipped": _mean_flipped(group), "verdicts_parsed": _parsed_share(group)})
+                    "flipped": _mean_flipped(group), "verdicts_parsed": parsed_share(group)})
     return out
 
 
