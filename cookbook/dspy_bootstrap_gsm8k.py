@@ -144,9 +144,20 @@ def main() -> None:
         lo, hi = wilson(sum(right), len(right))
         seconds = sum(r["seconds"] for r in results if r["method"] == name) / len(right)
         print(f"{PROGRAMS[name]:<20} {sum(right)}/{len(right)} = {100 * sum(right) / len(right):5.1f} % "
-              f"[{100 * lo:.1f}, {100 * hi:.1f}]  {seconds:.1f} s/problem{reward_summary(results, name)}")
+              f"[{100 * lo:.1f}, {100 * hi:.1f}]  {seconds:.1f} s/problem{token_summary(results, name)}"
+              f"{reward_summary(results, name)}")
     print(format_paired(paired([{**r, "method": PROGRAMS[r["method"]]} for r in results])))
     print(f"{len(devset)} problems, {time.perf_counter() - start:.0f} s in this run")
+
+
+def token_summary(results: list[dict[str, Any]], name: str) -> str:
+    """Mean tokens the program wrote per problem, over the rows that recorded them (older rows didn't)."""
+    tokens = [r["tokens"] for r in results if r["method"] == name and r.get("tokens") is not None]
+    if not tokens:
+        return ""
+    total = sum(r["method"] == name for r in results)
+    over = "" if len(tokens) == total else f" (on {len(tokens)} of {total})"
+    return f", {sum(tokens) / len(tokens):.0f} tokens/problem{over}"
 
 
 def reward_summary(results: list[dict[str, Any]], name: str) -> str:
@@ -159,6 +170,15 @@ def reward_summary(results: list[dict[str, Any]], name: str) -> str:
     verdicts = f", judge verdict parsed {100 * share:.1f} %" if share is not None else ""
     return (f"; reward: {sum(map(len, scored)) / len(scored):.2f} attempts scored, "
             f"first answer passed on {first}/{len(scored)}{verdicts}")
+
+
+def generated_tokens(history: list[dict[str, Any]]) -> int:
+    """Tokens the program's LM calls wrote (DSPy history entries' usage; the self-judge's not included).
+
+    >>> generated_tokens([{"usage": {"completion_tokens": 12}}, {"usage": {"completion_tokens": 30}}])
+    42
+    """
+    return sum((entry.get("usage") or {}).get("completion_tokens") or 0 for entry in history)
 
 
 def run_programs(args: argparse.Namespace, trainset: list[dspy.Example], devset: list[dspy.Example],
@@ -195,9 +215,11 @@ def run_programs(args: argparse.Namespace, trainset: list[dspy.Example], devset:
             evaluate = dspy.Evaluate(devset=[devset[int(i)]], metric=metric, num_threads=1, max_errors=10_000,
                                      failure_score=0.0)
             reward.take()  # start the row's record clean
+            programs[name].history.clear()  # DSPy records every LM call made inside a module in its history
             example, pred, score = evaluate(programs[name]).results[0]
             row = {"id": i, "method": name, "reward": args.reward, "correct": bool(score),
                    "gold": example.answer, "answer": str(getattr(pred, "answer", None)),
+                   "tokens": generated_tokens(programs[name].history),
                    "seconds": round(time.perf_counter() - began, 2), "settings": settings, **reward.take()}
             done[(name, i)] = row
             print(f"    {PROGRAMS[name]:<20} gold {row['gold']:>6} | answer {row['answer'][:12]:>12} | {score}")

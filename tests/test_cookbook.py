@@ -54,6 +54,9 @@ def test_dspy_bootstrap_and_evaluate(tmp_path):
     # default model's reply doesn't parse); plain CoT calls none
     assert all(len(r["rewards"]) <= 2 and set(r["rewards"]) <= {0.0, 1.0} for r in rows)  # --attempts 2, format
     assert all(r["rewards"] == [] for r in rows if r["method"] == "cot")
+    # and the tokens its program's LM calls wrote: plain CoT is one call within --max-new-tokens
+    assert all(1 <= r["tokens"] <= 48 for r in rows if r["method"] == "cot")
+    assert all(r["tokens"] >= 1 for r in rows) and "tokens/problem" in out
 
     # re-run: every row comes from the file, nothing is compiled or generated, the report is the same
     again = run("dspy_bootstrap_gsm8k.py", "--dev", "2", *args)
@@ -101,3 +104,14 @@ def test_dspy_bootstrap_reward_keeps_each_score_for_the_row_and_reports_how_the_
     assert script.reward_summary(rows, "refine") == "; reward: 2.00 attempts scored, first answer passed on 1/2"
     assert script.reward_summary(rows, "latentseek").endswith("first answer passed on 1/1, judge verdict parsed 75.0 %")
     assert script.reward_summary(rows, "cot") == ""
+
+
+def test_dspy_bootstrap_reports_tokens_per_problem_over_the_rows_that_recorded_them():
+    pytest.importorskip("dspy")
+    script = load_script("dspy_bootstrap_gsm8k.py")
+    assert script.generated_tokens([{"usage": {"completion_tokens": 12}}, {"usage": None}, {}]) == 12
+    rows = [{"method": "cot", "tokens": 100}, {"method": "cot", "tokens": 300}, {"method": "cot"},
+            {"method": "refine"}]
+    assert script.token_summary(rows, "cot") == ", 200 tokens/problem (on 2 of 3)"  # older rows have none
+    assert script.token_summary(rows[:2], "cot") == ", 200 tokens/problem"
+    assert script.token_summary(rows, "refine") == ""
