@@ -35,8 +35,8 @@ JUDGED_REWARDS = ("self", "self_boxed")  # the rewards a judge budget changes
 # Every row has these fields (a failed row too, with empty values); the runner adds "settings".
 _EMPTY: dict[str, Any] = {
     "correct": False, "first_correct": False, "answer": None, "attempts": 0, "chosen": 0, "tokens": 0,
-    "generate_s": 0.0, "update_s": 0.0, "reward_s": 0.0, "scores": [], "correct_each": [], "correct_at": [False],
-    "errors": [], "flipped": [], "judge_paths": {}, "failed": False, "error": None,
+    "generate_s": 0.0, "update_s": 0.0, "reward_s": 0.0, "scores": [], "answers": [], "correct_each": [],
+    "correct_at": [False], "errors": [], "flipped": [], "judge_paths": {}, "failed": False, "error": None,
 }
 ROW_FIELDS = ("id", "method", "reward", "gold", *_EMPTY)
 
@@ -122,7 +122,9 @@ def make_row(problem: BenchProblem, method: str, reward: str, run: MethodRun, co
         attempts=len(attempts), chosen=chosen, tokens=sum(a.tokens for a in attempts),
         generate_s=sum(a.generate_s for a in attempts), update_s=sum(a.update_s for a in attempts),
         reward_s=sum(a.reward_s for a in attempts),
-        scores=[round(a.score, 4) for a in attempts], correct_each=[a.correct for a in attempts],
+        scores=[round(a.score, 4) for a in attempts],
+        answers=[extract_answer(text) for text in run.texts] if problem.kind == "math" else [],
+        correct_each=[a.correct for a in attempts],
         correct_at=[attempts[run.chosen(k)].correct for k in range(config.max_iters + 1)],
         errors=[a.error for a in attempts if a.error],
         flipped=[round(a.flipped, 4) for a in attempts if a.flipped is not None],

@@ -38,7 +38,8 @@ def test_budgets_are_matched(tiny_lm, tmp_path):
     rows = read_rows(out)
     for row in rows:
         assert 1 <= row["attempts"] <= CONFIG.max_iters + 1
-        assert len(row["scores"]) == row["attempts"] == len(row["correct_each"])
+        assert len(row["scores"]) == row["attempts"] == len(row["correct_each"]) == len(row["answers"])
+        assert row["answers"][row["chosen"]] == row["answer"]  # each attempt's final answer, the chosen one's too
         assert len(row["correct_at"]) == CONFIG.max_iters + 1
     # Nothing passes on a random model, so every searching method spends its whole budget.
     assert {r["method"]: r["attempts"] for r in rows} == {"cot": 1, "best_of_n": 3, "self_consistency": 3,
