@@ -8,7 +8,7 @@ import pytest
 from latentseek_agents import CheckResult, LatentSeekConfig
 from latentseek_agents.bench import load_problems, read_rows, run_bench, summarize, wilson
 from latentseek_agents.bench.methods import METHODS, AttemptRecord, MethodRun, majority, run_method
-from latentseek_agents.bench.report import format_paired, mcnemar_exact, paired
+from latentseek_agents.bench.report import format_paired, format_table, mcnemar_exact, paired
 from latentseek_agents.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -204,6 +204,11 @@ def test_wilson_interval_and_summary():
              "generate_s": 1.0, "update_s": 0.0, "reward_s": 0.1} for c in (True, False, False, False)]
     (s,) = summarize(rows)
     assert s["accuracy"] == 0.25 and s["ci_low"] < 0.25 < s["ci_high"]
+    assert s["distinct_answers"] is None  # rows written before each attempt's answer was recorded
+    # how many different final answers a problem's attempts ended on: a revision that repeats itself adds none
+    rows[0]["answers"], rows[1]["answers"] = ["8", "8", "8"], ["8", "12", None]
+    (s,) = summarize(rows)
+    assert s["distinct_answers"] == 2.0 and " 2.00 " in format_table([s])
 
 
 def test_datasets_of_each_shape(tmp_path):
