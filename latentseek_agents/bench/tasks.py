@@ -115,16 +115,15 @@ def make_row(problem: BenchProblem, method: str, reward: str, run: MethodRun, co
     """The JSON row of one method's run on one problem."""
     chosen = run.chosen()
     attempts = run.attempts
+    answers = [extract_answer(text) for text in run.texts] if problem.kind == "math" else []
     return _row(
         problem, method, reward,
         correct=attempts[chosen].correct, first_correct=attempts[0].correct,
-        answer=extract_answer(run.texts[chosen]) if problem.kind == "math" else None,
+        answer=answers[chosen] if answers else None, answers=answers,
         attempts=len(attempts), chosen=chosen, tokens=sum(a.tokens for a in attempts),
         generate_s=sum(a.generate_s for a in attempts), update_s=sum(a.update_s for a in attempts),
         reward_s=sum(a.reward_s for a in attempts),
-        scores=[round(a.score, 4) for a in attempts],
-        answers=[extract_answer(text) for text in run.texts] if problem.kind == "math" else [],
-        correct_each=[a.correct for a in attempts],
+        scores=[round(a.score, 4) for a in attempts], correct_each=[a.correct for a in attempts],
         correct_at=[attempts[run.chosen(k)].correct for k in range(config.max_iters + 1)],
         errors=[a.error for a in attempts if a.error],
         flipped=[round(a.flipped, 4) for a in attempts if a.flipped is not None],
