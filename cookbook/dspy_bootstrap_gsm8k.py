@@ -140,33 +140,33 @@ def main() -> None:
         run_programs(args, trainset, devset, pending, done)
     results = [done[(name, i)] for name in chosen for i in ids]
     for name in chosen:
-        right = [r["correct"] for r in results if r["method"] == name]
-        lo, hi = wilson(sum(right), len(right))
-        seconds = sum(r["seconds"] for r in results if r["method"] == name) / len(right)
-        print(f"{PROGRAMS[name]:<20} {sum(right)}/{len(right)} = {100 * sum(right) / len(right):5.1f} % "
-              f"[{100 * lo:.1f}, {100 * hi:.1f}]  {seconds:.1f} s/problem{token_summary(results, name)}"
-              f"{reward_summary(results, name)}")
+        group = [r for r in results if r["method"] == name]
+        right = sum(r["correct"] for r in group)
+        lo, hi = wilson(right, len(group))
+        seconds = sum(r["seconds"] for r in group) / len(group)
+        print(f"{PROGRAMS[name]:<20} {right}/{len(group)} = {100 * right / len(group):5.1f} % "
+              f"[{100 * lo:.1f}, {100 * hi:.1f}]  {seconds:.1f} s/problem{token_summary(group)}{reward_summary(group)}")
     print(format_paired(paired([{**r, "method": PROGRAMS[r["method"]]} for r in results])))
     print(f"{len(devset)} problems, {time.perf_counter() - start:.0f} s in this run")
 
 
-def token_summary(results: list[dict[str, Any]], name: str) -> str:
-    """Mean tokens the program wrote per problem, over the rows that recorded them (older rows didn't)."""
-    tokens = [r["tokens"] for r in results if r["method"] == name and r.get("tokens") is not None]
+def token_summary(group: list[dict[str, Any]]) -> str:
+    """Mean tokens one program wrote per problem (its rows), over the rows that recorded them (older rows didn't)."""
+    tokens = [r["tokens"] for r in group if r.get("tokens") is not None]
     if not tokens:
         return ""
-    total = sum(r["method"] == name for r in results)
-    over = "" if len(tokens) == total else f" (on {len(tokens)} of {total})"
+    over = "" if len(tokens) == len(group) else f" (on {len(tokens)} of {len(group)})"
     return f", {sum(tokens) / len(tokens):.0f} tokens/problem{over}"
 
 
-def reward_summary(results: list[dict[str, Any]], name: str) -> str:
-    """How a search program's reward decided: attempts scored, first answers passed, judge verdicts parsed."""
-    scored = [r["rewards"] for r in results if r["method"] == name and r.get("rewards")]
+def reward_summary(group: list[dict[str, Any]]) -> str:
+    """How one search program's reward decided (its rows): attempts scored, first answers passed, judge verdicts
+    parsed."""
+    scored = [r["rewards"] for r in group if r.get("rewards")]
     if not scored:
         return ""
     first = sum((scores[0] or 0) >= THRESHOLD for scores in scored)
-    share = parsed_share([r for r in results if r["method"] == name])
+    share = parsed_share(group)
     verdicts = f", judge verdict parsed {100 * share:.1f} %" if share is not None else ""
     return (f"; reward: {sum(map(len, scored)) / len(scored):.2f} attempts scored, "
             f"first answer passed on {first}/{len(scored)}{verdicts}")

@@ -101,9 +101,10 @@ def test_dspy_bootstrap_reward_keeps_each_score_for_the_row_and_reports_how_the_
     rows = [{"method": "refine", "rewards": [1.0]}, {"method": "refine", "rewards": [0.0, 0.5, 1.0]},
             {"method": "latentseek", "rewards": [1.0], "judge_paths": {"parsed": 3, "probability": 1}},
             {"method": "cot", "rewards": []}]
-    assert script.reward_summary(rows, "refine") == "; reward: 2.00 attempts scored, first answer passed on 1/2"
-    assert script.reward_summary(rows, "latentseek").endswith("first answer passed on 1/1, judge verdict parsed 75.0 %")
-    assert script.reward_summary(rows, "cot") == ""
+    of = lambda name: [r for r in rows if r["method"] == name]  # noqa: E731  (one program's rows)
+    assert script.reward_summary(of("refine")) == "; reward: 2.00 attempts scored, first answer passed on 1/2"
+    assert script.reward_summary(of("latentseek")).endswith("first answer passed on 1/1, judge verdict parsed 75.0 %")
+    assert script.reward_summary(of("cot")) == ""
 
 
 def test_dspy_bootstrap_reports_tokens_per_problem_over_the_rows_that_recorded_them():
@@ -112,6 +113,6 @@ def test_dspy_bootstrap_reports_tokens_per_problem_over_the_rows_that_recorded_t
     assert script.generated_tokens([{"usage": {"completion_tokens": 12}}, {"usage": None}, {}]) == 12
     rows = [{"method": "cot", "tokens": 100}, {"method": "cot", "tokens": 300}, {"method": "cot"},
             {"method": "refine"}]
-    assert script.token_summary(rows, "cot") == ", 200 tokens/problem (on 2 of 3)"  # older rows have none
-    assert script.token_summary(rows[:2], "cot") == ", 200 tokens/problem"
-    assert script.token_summary(rows, "refine") == ""
+    assert script.token_summary(rows[:3]) == ", 200 tokens/problem (on 2 of 3)"  # older rows have none
+    assert script.token_summary(rows[:2]) == ", 200 tokens/problem"
+    assert script.token_summary(rows[3:]) == ""
