@@ -33,7 +33,8 @@ import dspy
 
 from latentseek_agents.answers import gsm8k_gold
 from latentseek_agents.bench.methods import judge_paths
-from latentseek_agents.bench.report import format_paired, paired, parsed_share, wilson
+from latentseek_agents.bench.report import (format_agreement, format_paired, judge_agreement, paired, parsed_share,
+                                            wilson)
 from latentseek_agents.bench.runner import append_row, read_rows
 from latentseek_agents.integrations.dspy import LatentSeekModule, latentseek_lm
 from latentseek_agents.models import load_model
@@ -57,13 +58,15 @@ def is_number(args: dict[str, Any], pred: dspy.Prediction) -> float:
 
 
 class Reward:
-    """The reward the searches call, ``reward(args, pred) -> float``; it keeps every score it gave (and,
-    for the self-judge, how each check was decided) until ``take()`` moves them into a row."""
+    """The reward the searches call, ``reward(args, pred) -> float``; it keeps every score it gave, the
+    answer it scored (and, for the self-judge, how each check was decided) until ``take()`` moves them
+    into a row."""
 
     def __init__(self, name: str, model: Any, judge_tokens: int) -> None:
         # the self-judge judges the reasoning and the answer together
         self.judge = SelfJudge(model, max_new_tokens=judge_tokens) if name == "self" else None
         self.scores: list[float | None] = []
+        self.answers: list[str] = []
         self.paths: Counter[str] = Counter()
 
     def __call__(self, args: dict[str, Any], pred: dspy.Prediction) -> float | None:
@@ -75,12 +78,13 @@ class Reward:
             score = result.score
             self.paths.update(judge_paths(result.details))
         self.scores.append(score)
+        self.answers.append(str(getattr(pred, "answer", None)))
         return score
 
     def take(self) -> dict[str, Any]:
-        """The scores (one per attempt scored) and judge paths since the last call."""
-        taken = {"rewards": self.scores, "judge_paths": dict(self.paths)}
-        self.scores, self.paths = [], Counter()
+        """The scores and answers (one per attempt scored) and judge paths since the last call."""
+        taken = {"rewards": self.scores, "answers": self.answers, "judge_paths": dict(self.paths)}
+        self.scores, self.answers, self.paths = [], [], Counter()
         return taken
 
 
@@ -147,6 +151,9 @@ def main() -> None:
         print(f"{PROGRAMS[name]:<20} {right}/{len(group)} = {100 * right / len(group):5.1f} % "
               f"[{100 * lo:.1f}, {100 * hi:.1f}]  {seconds:.1f} s/problem{token_summary(group)}{reward_summary(group)}")
     print(format_paired(paired([{**r, "method": PROGRAMS[r["method"]]} for r in results])))
+    agreement = judge_agreement(reward_rows(results))
+    if agreement:
+        print(format_agreement(agreement))
     print(f"{len(devset)} problems, {time.perf_counter() - start:.0f} s in this run")
 
 
@@ -170,6 +177,21 @@ def reward_summary(group: list[dict[str, Any]]) -> str:
     verdicts = f", judge verdict parsed {100 * share:.1f} %" if share is not None else ""
     return (f"; reward: {sum(map(len, scored)) / len(scored):.2f} attempts scored, "
             f"first answer passed on {first}/{len(scored)}{verdicts}")
+
+
+def reward_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The search rows that recorded each scored attempt's correctness, shaped for ``judge_agreement``
+    (how often the reward's "passes" matched the gold answer; older rows have no ``correct_each``).
+
+    >>> reward_rows([{"method": "refine", "reward": "self", "rewards": [1.0], "correct_each": [False]},
+    ...              {"method": "cot", "reward": "self", "rewards": []}])[0]["scores"]
+    [1.0]
+    """
+    rule = {"score_threshold": THRESHOLD, "inclusive_threshold": True}  # the searches stop at >= THRESHOLD
+    return [{"method": PROGRAMS[r["method"]], "reward": r["reward"], "settings": rule,
+             "scores": [score or 0.0 for score in r["rewards"]],  # a reward that returned None passed nothing
+             "correct_each": r["correct_each"]}
+            for r in results if r.get("rewards") and len(r.get("correct_each", ())) == len(r["rewards"])]
 
 
 def generated_tokens(history: list[dict[str, Any]]) -> int:
@@ -221,6 +243,8 @@ def run_programs(args: argparse.Namespace, trainset: list[dspy.Example], devset:
                    "gold": example.answer, "answer": str(getattr(pred, "answer", None)),
                    "tokens": generated_tokens(programs[name].history),
                    "seconds": round(time.perf_counter() - began, 2), "settings": settings, **reward.take()}
+            # each scored attempt's answer against the gold one: how far the reward's "passes" can be trusted
+            row["correct_each"] = [bool(metric(example, dspy.Prediction(answer=a))) for a in row["answers"]]
             done[(name, i)] = row
             print(f"    {PROGRAMS[name]:<20} gold {row['gold']:>6} | answer {row['answer'][:12]:>12} | {score}")
             if args.out:

@@ -54,6 +54,11 @@ def test_dspy_bootstrap_and_evaluate(tmp_path):
     # default model's reply doesn't parse); plain CoT calls none
     assert all(len(r["rewards"]) <= 2 and set(r["rewards"]) <= {0.0, 1.0} for r in rows)  # --attempts 2, format
     assert all(r["rewards"] == [] for r in rows if r["method"] == "cot")
+    # with the answer each score was given for and whether that answer was right (the gold check)
+    assert all(len(r["answers"]) == len(r["correct_each"]) == len(r["rewards"]) for r in rows)
+    assert all(r["correct_each"][-1] == r["correct"] for r in rows if r["rewards"] and r["answers"][-1] == r["answer"])
+    if any(r["rewards"] for r in rows):
+        assert "precision" in out  # how far the reward's "passes" matched the gold answer
     # and the tokens its program's LM calls wrote: plain CoT is one call within --max-new-tokens
     assert all(1 <= r["tokens"] <= 48 for r in rows if r["method"] == "cot")
     assert all(r["tokens"] >= 1 for r in rows) and "tokens/problem" in out
@@ -95,8 +100,8 @@ def test_dspy_bootstrap_reward_keeps_each_score_for_the_row_and_reports_how_the_
     script = load_script("dspy_bootstrap_gsm8k.py")
     reward = script.Reward("format", model=None, judge_tokens=8)
     assert [reward({}, dspy.Prediction(answer=a)) for a in ("forty", "42")] == [0.0, 1.0]
-    assert reward.take() == {"rewards": [0.0, 1.0], "judge_paths": {}}
-    assert reward.take() == {"rewards": [], "judge_paths": {}}  # taken: the next row starts clean
+    assert reward.take() == {"rewards": [0.0, 1.0], "answers": ["forty", "42"], "judge_paths": {}}
+    assert reward.take() == {"rewards": [], "answers": [], "judge_paths": {}}  # taken: the next row starts clean
 
     rows = [{"method": "refine", "rewards": [1.0]}, {"method": "refine", "rewards": [0.0, 0.5, 1.0]},
             {"method": "latentseek", "rewards": [1.0], "judge_paths": {"parsed": 3, "probability": 1}},
@@ -105,6 +110,25 @@ def test_dspy_bootstrap_reward_keeps_each_score_for_the_row_and_reports_how_the_
     assert script.reward_summary(of("refine")) == "; reward: 2.00 attempts scored, first answer passed on 1/2"
     assert script.reward_summary(of("latentseek")).endswith("first answer passed on 1/1, judge verdict parsed 75.0 %")
     assert script.reward_summary(of("cot")) == ""
+
+
+def test_dspy_bootstrap_measures_the_reward_against_the_gold_answer_over_every_scored_attempt():
+    pytest.importorskip("dspy")
+    script = load_script("dspy_bootstrap_gsm8k.py")
+    from latentseek_agents.bench.report import judge_agreement
+
+    rows = [{"method": "refine", "reward": "self", "rewards": [0.5, 1.0], "correct_each": [True, False]},
+            {"method": "refine", "reward": "self", "rewards": [1.0], "correct_each": [True]},
+            {"method": "latentseek", "reward": "self", "rewards": [None, 1.0], "correct_each": [False, False]},
+            {"method": "latentseek", "reward": "self", "rewards": [1.0]},  # an older row: no correct_each
+            {"method": "cot", "reward": "self", "rewards": [], "correct_each": []}]
+    agreement = {a["method"]: a for a in judge_agreement(script.reward_rows(rows))}
+    # the searches stop at a reward >= 1.0: Refine passed 2 attempts, 1 right; it failed the other right one
+    assert agreement["+ dspy.Refine"].items() >= {"attempts": 3, "tp": 1, "fp": 1, "fn": 1, "precision": 0.5,
+                                                  "recall": 0.5}.items()
+    # a reward that returned None passed nothing; rows without correct_each and plain CoT are left out
+    assert agreement["+ LatentSeekModule"]["attempts"] == 2 and agreement["+ LatentSeekModule"]["fp"] == 1
+    assert agreement["+ LatentSeekModule"]["recall"] is None and "compiled CoT" not in agreement
 
 
 def test_dspy_bootstrap_reports_tokens_per_problem_over_the_rows_that_recorded_them():
