@@ -57,6 +57,15 @@ def is_number(args: dict[str, Any], pred: dspy.Prediction) -> float:
     return float(text.replace(".", "", 1).isdigit())
 
 
+def answer_of(pred: Any) -> str:
+    """A prediction's answer field as the rows record it (``"None"`` when it has none).
+
+    >>> answer_of(dspy.Prediction(answer="42")), answer_of(None)
+    ('42', 'None')
+    """
+    return str(getattr(pred, "answer", None))
+
+
 class Reward:
     """The reward the searches call, ``reward(args, pred) -> float``; it keeps every score it gave, the
     answer it scored (and, for the self-judge, how each check was decided) until ``take()`` moves them
@@ -78,7 +87,7 @@ class Reward:
             score = result.score
             self.paths.update(judge_paths(result.details))
         self.scores.append(score)
-        self.answers.append(str(getattr(pred, "answer", None)))
+        self.answers.append(answer_of(pred))
         return score
 
     def take(self) -> dict[str, Any]:
@@ -240,7 +249,7 @@ def run_programs(args: argparse.Namespace, trainset: list[dspy.Example], devset:
             programs[name].history.clear()  # DSPy records every LM call made inside a module in its history
             example, pred, score = evaluate(programs[name]).results[0]
             row = {"id": i, "method": name, "reward": args.reward, "correct": bool(score),
-                   "gold": example.answer, "answer": str(getattr(pred, "answer", None)),
+                   "gold": example.answer, "answer": answer_of(pred),
                    "tokens": generated_tokens(programs[name].history),
                    "seconds": round(time.perf_counter() - began, 2), "settings": settings, **reward.take()}
             # each scored attempt's answer against the gold one: how far the reward's "passes" can be trusted
