@@ -79,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     bench = sub.add_parser("bench", help="compare LatentSeek with CoT, best-of-N and self-refinement")
-    bench.add_argument("--data", required=True, help="GSM8K, MATH or HumanEval style JSONL file")
+    bench.add_argument("--data", required=True,
+                       help="GSM8K, MATH or HumanEval style JSONL file (HumanEval rows are asked as given; "
+                            "--prompt-style json asks MATH rows in the paper's MATH text, json_expression)")
     bench.add_argument("--limit", type=_positive_int, help="first N problems")
     bench.add_argument("--methods", default="cot,best_of_n,self_consistency,self_refine,latentseek",
                        help="comma-separated: cot, best_of_n, self_consistency, self_refine, latentseek")

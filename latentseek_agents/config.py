@@ -15,7 +15,7 @@ from .validation import check_int, check_number
 
 __all__ = ["LatentSeekConfig", "PROMPT_STYLES", "OPTIMIZERS", "SELECT_MODES", "POLICIES", "field_help"]
 
-PROMPT_STYLES = ("boxed", "json", "none")
+PROMPT_STYLES = ("boxed", "json", "json_expression", "none")
 OPTIMIZERS = ("adam", "sgd")
 SELECT_MODES = ("first_pass", "best")
 POLICIES = ("argmax", "sample")
@@ -61,7 +61,9 @@ class LatentSeekConfig:
         select: ``"first_pass"`` returns the first passing answer, else the last (paper);
             ``"best"`` returns the highest-scoring answer seen.
         seed: seed of the random generator a solve samples from (``policy="sample"``).
-        prompt_style: ``"boxed"`` (Prompt 1), ``"json"`` (Prompt 2) or ``"none"`` (as given).
+        prompt_style: ``"boxed"`` (Prompt 1), ``"json"`` (Prompt 2, GSM8K text: the final answer a
+            bare number), ``"json_expression"`` (Prompt 2, MATH text: no such sentence) or
+            ``"none"`` (as given).
         grad_clip: optional max norm of each problem's latent gradient.
         reward_timeout_s: optional wall-clock bound for one reward call; a reward that runs
             longer is recorded as a failed attempt with its error and the run goes on.
@@ -89,7 +91,7 @@ class LatentSeekConfig:
     max_new_tokens: int = 1024
     select: Literal["first_pass", "best"] = "first_pass"
     seed: int = 42
-    prompt_style: Literal["boxed", "json", "none"] = "boxed"
+    prompt_style: Literal["boxed", "json", "json_expression", "none"] = "boxed"
     grad_clip: float | None = None
     reward_timeout_s: float | None = None
 

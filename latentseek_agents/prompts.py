@@ -1,8 +1,10 @@
 """Prompt styles and chat-message handling.
 
 ``boxed`` is the paper's Prompt 1 (a system instruction to reason step by step and box the final
-answer); ``json`` is Prompt 2 (thought process and final answer as a JSON object); ``none`` passes
-the question or messages through unchanged. Prompts are rendered with the model's chat template.
+answer); ``json`` is Prompt 2 (thought process and final answer as a JSON object) in the paper's
+GSM8K/AIME text, which asks for a bare number; ``json_expression`` is Prompt 2 in its MATH text,
+without that sentence (for answers such as ``\\frac{1}{2}``); ``none`` passes the question or
+messages through unchanged. Prompts are rendered with the model's chat template.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from .config import PROMPT_STYLES
 
 __all__ = ["Messages", "Problem", "ROLES", "ROLE_ALIASES", "build_messages", "check_text", "content_text",
            "normalize_role", "question_text", "render_prompt"]
@@ -23,9 +27,12 @@ JSON_USER = (
     "QUESTION: {question}\n\n"
     "Think step by step. Give your thought process and your final answer separately, as a JSON "
     'object with the keys "thought process" and "final answer", for example:\n'
-    '{{"thought process": "...", "final answer": "..."}}\n'
-    "The final answer must be a bare number, without units, formulas or explanation."
+    '{{"thought process": "...", "final answer": "..."}}'
 )
+BARE_NUMBER = "The final answer must be a bare number, without units, formulas or explanation."
+# Prompt 2's user message per style: the paper adds the bare-number sentence for GSM8K and AIME,
+# not for MATH (whose answers are expressions).
+JSON_USERS = {"json": JSON_USER + "\n" + BARE_NUMBER, "json_expression": JSON_USER}
 ROLES = ("system", "user", "assistant", "tool")
 # Other frameworks' names for the same roles (LangChain message types, OpenAI's "developer").
 ROLE_ALIASES = {"human": "user", "ai": "assistant", "developer": "system", "function": "tool"}
@@ -85,32 +92,28 @@ def _checked_messages(messages: Sequence[Any]) -> Messages:
 def build_messages(problem: Problem, style: str = "boxed") -> Messages:
     """Turn a question string or a chat-message list into the messages to render.
 
-    A string gets the style's full prompt. A message list is kept as given; the ``boxed`` and
-    ``json`` styles add their system instruction only when the list has no system message.
+    A string gets the style's full prompt. A message list is kept as given; every style but
+    ``none`` adds its system instruction only when the list has no system message.
 
     Example:
         >>> build_messages("What is 2 + 3?")[0]["role"]
         'system'
+        >>> build_messages("Simplify 2/4.", style="json_expression")[1]["content"].endswith('"..."}')
+        True
         >>> build_messages([{"role": "user", "content": "hi"}], style="none")
         [{'role': 'user', 'content': 'hi'}]
     """
+    if style not in PROMPT_STYLES:
+        raise ValueError(f"prompt_style must be one of {PROMPT_STYLES}, got {style!r}")
+    system = BOXED_SYSTEM if style == "boxed" else None if style == "none" else JSON_SYSTEM
     if isinstance(problem, str):
         if not problem.strip():
             raise ValueError("question must be a non-empty string, got an empty string")
-        if style == "boxed":
-            return [{"role": "system", "content": BOXED_SYSTEM}, {"role": "user", "content": problem}]
-        if style == "json":
-            return [
-                {"role": "system", "content": JSON_SYSTEM},
-                {"role": "user", "content": JSON_USER.format(question=problem)},
-            ]
-        if style == "none":
-            return [{"role": "user", "content": problem}]
-        raise ValueError(f"prompt_style must be one of ('boxed', 'json', 'none'), got {style!r}")
+        user = JSON_USERS[style].format(question=problem) if style in JSON_USERS else problem
+        return ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
     if isinstance(problem, Sequence):
         messages = _checked_messages(problem)
-        if style in ("boxed", "json") and not any(m["role"] == "system" for m in messages):
-            system = BOXED_SYSTEM if style == "boxed" else JSON_SYSTEM
+        if system and not any(m["role"] == "system" for m in messages):
             messages.insert(0, {"role": "system", "content": system})
         return messages
     raise ValueError(

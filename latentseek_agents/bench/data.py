@@ -25,6 +25,8 @@ class BenchProblem:
         problem: the question string (math) or chat messages (code).
         question: the question text (what judges see).
         gold: the gold answer (math) or the HumanEval row (code: tests and entry point).
+        dataset: the row's format, ``"gsm8k"``, ``"math"`` or ``"humaneval"`` (it picks the
+            prompt's text, see :meth:`prompt_style`).
     """
 
     id: str
@@ -32,19 +34,38 @@ class BenchProblem:
     problem: Any
     question: str
     gold: Any = field(repr=False)
+    dataset: str = "gsm8k"
+
+    def prompt_style(self, requested: str) -> str:
+        """The prompt style this problem is asked in when ``requested`` is the run's.
+
+        A HumanEval row carries its own prompt (``"none"``); Prompt 2 (``"json"``) on a MATH row
+        takes the paper's MATH text (``"json_expression"``, no bare-number sentence); otherwise
+        the requested style.
+
+        Example:
+            >>> BenchProblem("0", "math", "Simplify 2/4.", "Simplify 2/4.", "1/2", "math").prompt_style("json")
+            'json_expression'
+        """
+        if self.kind == "code":
+            return "none"
+        if requested == "json" and self.dataset == "math":
+            return "json_expression"
+        return requested
 
 
 def _row_problem(index: int, row: dict[str, Any]) -> BenchProblem:
     rid = str(row.get("task_id", row.get("id", index)))
     if "entry_point" in row and "test" in row and "prompt" in row:
         messages = [{"role": "system", "content": CODE_SYSTEM}, {"role": "user", "content": row["prompt"]}]
-        return BenchProblem(rid, "code", messages, row["prompt"], row)
+        return BenchProblem(rid, "code", messages, row["prompt"], row, "humaneval")
+    dataset = "gsm8k" if "question" in row else "math"
     question = row.get("question", row.get("problem"))
     answer = row.get("answer", row.get("solution"))
     if not isinstance(question, str) or answer is None:
         raise ValueError(f"the row is neither GSM8K (question/answer), MATH (problem/answer) nor "
                          f"HumanEval (prompt/test/entry_point): keys {sorted(row)}")
-    return BenchProblem(rid, "math", question, question, gsm8k_gold(str(answer)))
+    return BenchProblem(rid, "math", question, question, gsm8k_gold(str(answer)), dataset)
 
 
 def load_problems(path: str | Path, limit: int | None = None) -> list[BenchProblem]:

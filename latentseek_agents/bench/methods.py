@@ -148,10 +148,6 @@ class _Scorer:
         return records
 
 
-def _prompts(lm: Any, problems: Sequence[BenchProblem], style: str) -> list[list[dict[str, str]]]:
-    return [build_messages(p.problem, style) for p in problems]
-
-
 def _decode(lm: Any, messages: list[list[dict[str, str]]], budget: int, temperature: float = 0.0,
             generator: Any = None) -> tuple[list[tuple[str, int]], float]:
     from ..generation import generate
@@ -172,7 +168,7 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     scorer = _Scorer(reward, gold_check, config)
     k, budget = config.max_iters, config.max_new_tokens
-    style = "none" if problems and problems[0].kind == "code" else config.prompt_style
+    styles = [p.prompt_style(config.prompt_style) for p in problems]
     # the engine's select rule for latentseek (so the row reports the answer solve returned)
     pick = {"best_of_n": "best", "self_consistency": "vote", "latentseek": config.select}.get(method, "first_pass")
     runs = [MethodRun(pick=pick) for _ in problems]
@@ -180,8 +176,15 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
     if method == "latentseek":
         from ..seek import LatentSeek
 
-        seeker = LatentSeek(lm, reward=reward, config=config.replace(prompt_style=style))
-        results = seeker.solve_batch([p.problem for p in problems], [p.gold for p in problems])
+        # The engine asks every problem of a batch in one style: a batch per style (one, usually).
+        # Questions go in as text, so a judge sees the question, not the whole prompt.
+        results: list[Any] = [None] * len(problems)
+        for style in dict.fromkeys(styles):
+            group = [i for i, s in enumerate(styles) if s == style]
+            seeker = LatentSeek(lm, reward=reward, config=config.replace(prompt_style=style))
+            solved = seeker.solve_batch([problems[i].problem for i in group], [problems[i].gold for i in group])
+            for i, result in zip(group, solved):
+                results[i] = result
         for run, problem, result in zip(runs, problems, results):
             for a in result.trace:
                 flipped = a.changed_positions / a.prefix_tokens if a.prefix_tokens else None
@@ -194,7 +197,7 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
                 run.texts.append(a.text)
         return runs
 
-    messages = _prompts(lm, problems, style)
+    messages = [build_messages(p.problem, style) for p, style in zip(problems, styles)]
     generator = torch.Generator().manual_seed(config.seed)
     if method == "self_consistency":
         for _ in range(k + 1):
@@ -220,11 +223,11 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
             batch = [messages[i] for i in active]
             outs, per = _decode(lm, batch, budget, temperature=SAMPLE_TEMPERATURE, generator=generator)
         else:  # self_refine: the model revises its last answer, shown the reward's feedback
-            template = CODE_REVISE if problems[0].kind == "code" else REVISE
             # Like dspy.Refine, a revision sees the question, its last answer and that answer's
             # feedback only, so the prompt does not grow with every revision.
             revise = []
             for i in active:
+                template = CODE_REVISE if problems[i].kind == "code" else REVISE
                 feedback = runs[i].attempts[-1].feedback or "the answer did not pass"
                 revise.append(messages[i] + [{"role": "assistant", "content": runs[i].texts[-1]},
                                              {"role": "user", "content": template.format(feedback=feedback)}])

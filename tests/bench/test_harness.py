@@ -10,6 +10,7 @@ from latentseek_agents.bench import load_problems, read_rows, run_bench, summari
 from latentseek_agents.bench.methods import METHODS, AttemptRecord, MethodRun, majority, run_method
 from latentseek_agents.bench.report import format_paired, format_table, mcnemar_exact, paired
 from latentseek_agents.cli import main
+from latentseek_agents.rewards import BaseChecker
 
 ROOT = Path(__file__).resolve().parents[2]
 GSM8K = ROOT / "data" / "gsm8k" / "test_dev.jsonl"
@@ -109,6 +110,53 @@ def decoded_prompts(monkeypatch):
 
     monkeypatch.setattr(methods, "_decode", spy)
     return seen
+
+
+class AskedQuestions(BaseChecker):
+    """A reward that records the question each check is given (what a judge would see as QUESTION)."""
+
+    def __init__(self):
+        self.questions = []
+
+    def check(self, completion, *, prompt=None, reference=None, **ctx):
+        self.questions.append(prompt)
+        return CheckResult(score=0.0)
+
+
+@pytest.fixture
+def gsm8k_and_math(tmp_path):
+    """A file with a GSM8K row (question/answer) and a MATH row (problem/answer)."""
+    data = tmp_path / "mixed.jsonl"
+    rows = [{"question": "Tom has 3 apples and buys 4. How many?", "answer": "3 + 4 = 7\n#### 7"},
+            {"problem": "Simplify $\\frac{2}{4}$.", "answer": "\\frac{1}{2}"}]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return load_problems(data)
+
+
+def test_prompt_2_takes_each_datasets_text_and_every_reward_sees_the_raw_question(tiny_lm, gsm8k_and_math,
+                                                                                  decoded_prompts, monkeypatch):
+    import latentseek_agents.seek as seek
+    from latentseek_agents.prompts import BARE_NUMBER
+
+    gsm8k, math = gsm8k_and_math
+    assert (gsm8k.dataset, math.dataset) == ("gsm8k", "math")
+    assert (gsm8k.prompt_style("json"), math.prompt_style("json")) == ("json", "json_expression")
+    assert math.prompt_style("boxed") == "boxed"  # Prompt 1 is the same text for every dataset
+    engine_prompts = []
+    real = seek.build_messages
+    monkeypatch.setattr(seek, "build_messages", lambda *a: engine_prompts.append(real(*a)) or engine_prompts[-1])
+    config = CONFIG.replace(prompt_style="json", max_iters=1)
+    for method in ("cot", "latentseek"):
+        reward = AskedQuestions()
+        run_method(method, tiny_lm, gsm8k_and_math, reward, reward, config)
+        # the reward (a judge's QUESTION) and the gold check get the question as asked, never Prompt 2
+        assert set(reward.questions) == {gsm8k.question, math.question}, method
+    (asked,) = decoded_prompts  # cot's one batch
+    for messages in (asked, engine_prompts):
+        assert messages[0][1]["content"].startswith(f"QUESTION: {gsm8k.question}")
+        assert messages[0][1]["content"].endswith(BARE_NUMBER)
+        assert messages[1][1]["content"].startswith(f"QUESTION: {math.question}")
+        assert BARE_NUMBER not in messages[1][1]["content"]
 
 
 def test_a_revision_sees_its_last_answer_and_feedback_only(tiny_lm, decoded_prompts):

@@ -28,7 +28,7 @@ def test_defaults_are_the_papers():
         ("policy", "greedy", "policy must be one of ('argmax', 'sample'), got 'greedy'"),
         ("policy_temperature", 0, "policy_temperature must be a finite number in (0, 100], got 0"),
         ("select", "last", "select must be one of ('first_pass', 'best'), got 'last'"),
-        ("prompt_style", "xml", "prompt_style must be one of ('boxed', 'json', 'none'), got 'xml'"),
+        ("prompt_style", "xml", "prompt_style must be one of ('boxed', 'json', 'json_expression', 'none'), got 'xml'"),
         ("grad_clip", 0, "grad_clip must be None or a finite number in (0, 1e+06], got 0"),
         ("grad_clip", float("nan"), "grad_clip must be None or a finite number in (0, 1e+06], got nan"),
         ("reward_timeout_s", -2, "reward_timeout_s must be None or a finite number in (0, 86400], got -2"),

@@ -3,7 +3,7 @@ never turned into control."""
 
 import pytest
 
-from latentseek_agents.prompts import build_messages, render_prompt
+from latentseek_agents.prompts import BARE_NUMBER, JSON_SYSTEM, build_messages, render_prompt
 
 
 def _template_ids(tokenizer, messages):
@@ -11,7 +11,7 @@ def _template_ids(tokenizer, messages):
                                               return_dict=True)["input_ids"])
 
 
-@pytest.mark.parametrize("style", ["boxed", "json", "none"])
+@pytest.mark.parametrize("style", ["boxed", "json", "json_expression", "none"])
 def test_ordinary_text_is_tokenized_exactly_as_the_template_does(tiny_tokenizer, style):
     messages = build_messages("Natalia sold clips to 48 of her friends in April. How many?", style)
     assert render_prompt(tiny_tokenizer, messages) == _template_ids(tiny_tokenizer, messages)
@@ -45,3 +45,23 @@ def test_one_normaliser_for_every_frameworks_roles_and_content_blocks():
     assert messages == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is 2 + 3?"}]
     with pytest.raises(ValueError, match=r"messages\[0\]\['content'\] must be a string or a list of content blocks"):
         build_messages([{"role": "user", "content": 42}], "none")
+
+
+def test_prompt_2_asks_for_a_bare_number_in_the_gsm8k_text_and_not_in_the_math_text():
+    gsm8k = build_messages("Natalia sold 48 clips. How many?", "json")
+    math = build_messages("Simplify $\\frac{2}{4}$.", "json_expression")
+    assert gsm8k[0] == math[0] == {"role": "system", "content": JSON_SYSTEM}
+    assert gsm8k[1]["content"].startswith("QUESTION: Natalia sold 48 clips. How many?\n\n")
+    assert gsm8k[1]["content"].endswith(BARE_NUMBER)
+    assert math[1]["content"].startswith("QUESTION: Simplify $\\frac{2}{4}$.\n\n")
+    assert BARE_NUMBER not in math[1]["content"] and '"final answer"' in math[1]["content"]
+    # the two texts differ by that sentence only
+    assert gsm8k[1]["content"].replace("Natalia sold 48 clips. How many?", "Q") == \
+        build_messages("Q", "json_expression")[1]["content"] + "\n" + BARE_NUMBER
+
+
+@pytest.mark.parametrize("problem", ["What is 2 + 3?", [{"role": "user", "content": "What is 2 + 3?"}]])
+def test_an_unknown_style_is_refused_for_a_question_and_for_messages_alike(problem):
+    with pytest.raises(ValueError, match=r"prompt_style must be one of \('boxed', 'json', 'json_expression', "
+                                         r"'none'\), got 'xml'"):
+        build_messages(problem, "xml")

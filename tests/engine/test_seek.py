@@ -303,7 +303,7 @@ def test_gradients_never_reach_the_model(tiny_lm):
     assert torch.is_grad_enabled()
 
 
-@pytest.mark.parametrize("style", ["boxed", "json", "none"])
+@pytest.mark.parametrize("style", ["boxed", "json", "json_expression", "none"])
 def test_the_reward_sees_the_question_as_asked_whatever_the_prompt_style(tiny_lm, style):
     reward = Recorder([1.0])
     seeker(tiny_lm, reward, prompt_style=style).solve("What is 2 + 3?")
