@@ -14,10 +14,12 @@ from typing import Any
 
 from latentseek_agents.config import LatentSeekConfig
 
-__all__ = ["CONFIG_FIELDS", "CALL_NAMES", "attempt_line", "bounded_search", "build_config", "check_model_and_reward", "cut_at_stop", "display_name", "fingerprint",
+__all__ = ["CONFIG_FIELDS", "CALL_NAMES", "MODEL_SETTINGS", "load_for", "attempt_line", "bounded_search", "build_config", "check_model_and_reward", "cut_at_stop", "display_name", "fingerprint",
            "make_seeker", "split_overrides", "unknown_names"]
 
 CONFIG_FIELDS = tuple(f.name for f in fields(LatentSeekConfig))
+# The ModelSpec fields a wrapper takes beside its model (one declaration: latentseek_agents.model_spec).
+MODEL_SETTINGS = ("backend", "device", "dtype", "quantize")
 # What one call may set: the reference, any LatentSeekConfig field, and max_tokens (LangChain's name).
 CALL_NAMES = ("reference", "max_tokens", *CONFIG_FIELDS)
 _DEFAULT_NAME = "SmolLM2-135M-Instruct"
@@ -53,19 +55,43 @@ def unknown_names(given: Sequence[str], known: Sequence[str], what: str = "setti
     return f"unknown {what}{'s' if len(parts) > 1 else ''} " + ", ".join(parts)
 
 
-def check_model_and_reward(model: Any, reward: Any, device: Any, dtype: Any) -> None:
-    """Check a wrapper's model, reward, device and dtype at construction, without loading anything."""
-    from latentseek_agents.models import LoadedModel, resolve_device, resolve_dtype
+def _is_loaded(model: Any) -> bool:
+    """A loaded model object (LoadedModel, a llama.cpp model, a HF model) rather than a name or spec."""
+    return hasattr(model, "tokenizer") or callable(getattr(model, "get_output_embeddings", None))
 
-    is_hf_model = callable(getattr(model, "get_output_embeddings", None))
-    if not (model is None or (isinstance(model, str) and model.strip()) or isinstance(model, LoadedModel)
-            or is_hf_model):
-        raise ValueError(f"model must be 'default', a hub id, a local folder or .gguf path, or a LoadedModel, "
-                         f"got {type(model).__name__} {model!r:.40}")
+
+def _spec(model: Any, settings: Mapping[str, Any]) -> Any:
+    from latentseek_agents.model_spec import as_model_spec
+
+    return as_model_spec(model, **{k: settings.get(k) for k in MODEL_SETTINGS})
+
+
+def check_model_and_reward(model: Any, reward: Any, settings: Mapping[str, Any]) -> None:
+    """Check a wrapper's model, reward and model settings (``MODEL_SETTINGS``) at construction, without
+    loading anything: a bad value, a device this machine lacks or a backend that isn't installed fails here."""
+    from latentseek_agents.model_spec import ModelSpec
+    from latentseek_agents.models import resolve_device, resolve_dtype
+
+    if not (model is None or (isinstance(model, str) and model.strip()) or isinstance(model, ModelSpec)
+            or _is_loaded(model)):
+        raise ValueError(f"model must be 'default', a hub id, a local folder or .gguf path, a ModelSpec or a loaded "
+                         f"model, got {type(model).__name__} {model!r:.40}")
     if reward is not None and not callable(getattr(reward, "check", None)) and not callable(reward):
         raise ValueError(f"reward must be None (SelfJudge), a checker with .check or a callable, "
                          f"got {type(reward).__name__}")
-    resolve_dtype(dtype, resolve_device(device))  # "device must be ...", "CUDA is not available", "dtype must be"
+    if _is_loaded(model):
+        given = sorted(k for k in MODEL_SETTINGS if settings.get(k) not in (None, "auto"))
+        if given:
+            raise ValueError(f"{', '.join(given)} apply when loading; this model object is already loaded")
+        return
+    spec = _spec(model, settings)
+    if spec.resolved_backend() == "torch":  # "device must be ...", "CUDA is not available", "dtype must be"
+        resolve_dtype(spec.dtype, resolve_device(spec.device))
+
+
+def load_for(model: Any, settings: Mapping[str, Any]) -> Any:
+    """The loaded model of a wrapper: ``model`` itself when loaded, else its spec loaded (shared registry)."""
+    return model if _is_loaded(model) else _spec(model, settings).load()
 
 
 def split_overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +127,7 @@ def bounded_search(seeker: Any, problem: Any, reference: Any, timeout: float | N
     if timer is not None:
         timer.daemon = True
         timer.start()
-    stream = seeker.iter_solve(problem, reference, cancel=cancel)
+    stream = seeker.iter_solve([problem], [reference], cancel=cancel)  # one problem, whatever its shape
     try:
         yield from stream
     except Cancelled:
@@ -143,6 +169,7 @@ def display_name(model: Any) -> str:
         >>> display_name("default"), display_name("Qwen/Qwen2.5-7B-Instruct")
         ('SmolLM2-135M-Instruct', 'Qwen/Qwen2.5-7B-Instruct')
     """
+    model = getattr(model, "source", model) if type(model).__name__ == "ModelSpec" else model
     if model is None or model == "default":
         return _DEFAULT_NAME
     if isinstance(model, str):
@@ -171,9 +198,8 @@ def fingerprint(obj: Any) -> str:
     return f"{kind}:{hashlib.sha256(payload).hexdigest()[:16]}"
 
 
-def make_seeker(model: Any, reward: Any, config: LatentSeekConfig, device: str = "auto", dtype: str = "auto") -> Any:
+def make_seeker(model: Any, reward: Any, config: LatentSeekConfig, settings: Mapping[str, Any] | None = None) -> Any:
     """A LatentSeek engine on the shared copy of ``model`` (loaded on first use)."""
-    from latentseek_agents.models import load_model
     from latentseek_agents.seek import LatentSeek
 
-    return LatentSeek(load_model(model, device=device, dtype=dtype), reward=reward, config=config)
+    return LatentSeek(load_for(model, settings or {}), reward=reward, config=config)

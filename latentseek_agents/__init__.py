@@ -15,6 +15,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .config import LatentSeekConfig
+from .model_spec import ModelSpec
 from .result import Attempt, SearchEvent, SeekResult
 from .scoring import CheckResult, Checker
 
@@ -30,6 +31,7 @@ __all__ = [
     "LatentSeekConfig",
     "LoadedModel",
     "ModelNotFoundError",
+    "ModelSpec",
     "SearchEvent",
     "SeekResult",
     "load_model",

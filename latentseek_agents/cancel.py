@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["Cancelled", "cancel_scope", "check_cancelled"]
+__all__ = ["Cancelled", "active_scopes", "cancel_scope", "check_cancelled", "within_scopes"]
 
 _local = threading.local()
 
@@ -48,3 +48,33 @@ def check_cancelled() -> None:
             raise Cancelled("stopped: the caller cancelled the work")
         if deadline is not None and time.monotonic() >= deadline:
             raise Cancelled("stopped: the time bound passed")
+
+
+def active_scopes() -> tuple[tuple[float | None, threading.Event | None], ...]:
+    """This thread's scopes, to hand to work it starts in another thread (:func:`within_scopes`)."""
+    return tuple(getattr(_local, "scopes", ()))
+
+
+@contextmanager
+def within_scopes(scopes: tuple[tuple[float | None, threading.Event | None], ...]) -> Iterator[None]:
+    """Run the block under scopes taken from another thread, so that a deadline or a cancel event of
+    the thread that started the work (a closed stream, a client that left) reaches it.
+
+    Example:
+        >>> stop = threading.Event(); stop.set()
+        >>> with cancel_scope(event=stop):
+        ...     scopes = active_scopes()
+        >>> def worker():
+        ...     with within_scopes(scopes):
+        ...         check_cancelled()
+        >>> worker()
+        Traceback (most recent call last):
+        ...
+        latentseek_agents.cancel.Cancelled: stopped: the caller cancelled the work
+    """
+    stack = _local.__dict__.setdefault("scopes", [])
+    stack.extend(scopes)
+    try:
+        yield
+    finally:
+        del stack[len(stack) - len(scopes):]

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .config import LatentSeekConfig, field_help
+from .model_spec import ModelSpec
 from .rewards.base import JUDGE_TOKENS
 
 __all__ = ["main", "build_parser", "add_config_options", "config_from_args"]
@@ -66,11 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     solve = sub.add_parser("solve", help="improve the answer to one question with LatentSeek")
     solve.add_argument("question", help="the question to solve")
     solve.add_argument("--reference", help="gold answer: reward = math check against it (else self-judge)")
-    solve.add_argument("--model", default="default",
-                       help="'default' (embedded SmolLM2-135M-Instruct), a hub id, a local folder or a .gguf file")
-    solve.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    solve.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or float16")
-    solve.add_argument("--quantize", choices=("int8",), help="int8: dynamically quantized body (CPU, float32)")
+    ModelSpec.add_options(solve)
     add_config_options(solve)
     solve.add_argument("--judge-tokens", type=_positive_int, default=JUDGE_TOKENS,
                        help="token budget of each self-judge reply (without --reference; default: %(default)s)")
@@ -89,9 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="comma-separated: self (SelfJudge), self_boxed (SelfJudge behind a \\boxed{} "
                             "format gate), oracle (the gold check: right or wrong, never the answer), examples "
                             "(code only: the docstring's examples run as unit tests)")
+    ModelSpec.add_options(bench)
     add_config_options(bench, max_iters=3)  # K: each method gets K+1 generations
-    bench.add_argument("--model", default="default", help="'default', a hub id, a local folder or a .gguf file")
-    bench.add_argument("--quantize", choices=("int8",), help="int8: dynamically quantized body (CPU, float32)")
     bench.add_argument("--batch-size", type=_positive_int, default=8)
     bench.add_argument("--judge-tokens", type=_positive_int, default=JUDGE_TOKENS,
                        help="SelfJudge reply budget (default: %(default)s)")
@@ -103,10 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-progress", action="store_true")
 
     serve = sub.add_parser("serve", help="serve an OpenAI-compatible chat-completions API (Ray Serve)")
-    serve.add_argument("--model", default="default", help="'default', a hub id, a local folder or a .gguf file")
+    ModelSpec.add_options(serve)
     serve.add_argument("--name", help="the model name clients send (default: the file or model name)")
-    serve.add_argument("--quantize", choices=("int8",), help="int8: dynamically quantized body (CPU, float32)")
-    serve.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     serve.add_argument("--reward", default="math",
                        help="comma-separated rewards a request may pick, the first being the default: math "
                             "(MathAnswer against the request's reference), code (UnitTests on the request's "
@@ -156,11 +150,20 @@ def _writable_file(path: str, flag: str, *, make_folder: bool = False) -> None:
         raise ValueError(f"{flag} {path!r} is not writable")
 
 
-def _summary(result: Any, seconds: float) -> str:
+def _open_trace(path: str) -> Any:
+    """The ``--trace`` file opened for appending; an OSError becomes one line naming the path."""
+    try:
+        return open(path, "a", encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"--trace {path!r} can't be opened for writing ({exc.strerror or exc})") from None
+
+
+def _summary(result: Any, seconds: float, lm: Any) -> str:
     from .answers import extract_answer
 
     first = result.first
     lines = [
+        f"model        : {lm.name} on {lm.backend}",
         f"first answer : {extract_answer(first.text) or _short(first.text)}  (score {first.score:.3f})",
         f"final answer : {result.answer if result.answer is not None else _short(result.text)}"
         f"  (score {result.score:.3f})",
@@ -183,7 +186,6 @@ def _short(text: str, width: int = 70) -> str:
 def _solve(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from .models import load_model
     from .rewards import MathAnswer, SelfJudge
     from .seek import LatentSeek
 
@@ -192,13 +194,19 @@ def _solve(args: argparse.Namespace) -> int:
         raise ValueError("question must be a non-empty string, got an empty string")
     if args.trace:
         _writable_file(args.trace, "--trace")
+    spec = ModelSpec.from_args(args)
+    trace_file = _open_trace(args.trace) if args.trace else None  # before the model loads: fail fast
     start = time.perf_counter()
-    lm = load_model(args.model, device=args.device, dtype=args.dtype, quantize=args.quantize)
+    try:
+        lm = spec.load()
+    except BaseException:
+        if trace_file is not None:
+            trace_file.close()
+        raise
     reward = MathAnswer(extract="auto") if args.reference else SelfJudge(lm, max_new_tokens=args.judge_tokens)
     seeker = LatentSeek(lm, reward=reward, config=config)
     bar = tqdm(total=config.max_iters + 1, desc="latentseek", unit="attempt", disable=args.no_progress,
                file=sys.stderr)
-    trace_file = open(args.trace, "a", encoding="utf-8") if args.trace else None
 
     def on_attempt(_: int, attempt: Any) -> None:
         nonlocal trace_file
@@ -230,7 +238,7 @@ def _solve(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
-        print(_summary(result, time.perf_counter() - start))
+        print(_summary(result, time.perf_counter() - start, lm))
         if args.model == "default":
             print(DEFAULT_MODEL_NOTE)
     return 0
@@ -246,11 +254,12 @@ def _bench(args: argparse.Namespace) -> int:
         raise ValueError(f"--methods names no method (got {args.methods!r})")
     if not rewards:
         raise ValueError(f"--reward names no reward (got {args.reward!r})")
+    spec = ModelSpec.from_args(args)
     _writable_file(args.out, "--out", make_folder=True)
     if args.plot:
         _writable_file(args.plot, "--plot")
-    report = run_bench(args.data, methods=methods, rewards=rewards, limit=args.limit, model=args.model,
-                       quantize=args.quantize, config=config, out=args.out, plot=args.plot, batch_size=args.batch_size,
+    report = run_bench(args.data, methods=methods, rewards=rewards, limit=args.limit, model=spec,
+                       config=config, out=args.out, plot=args.plot, batch_size=args.batch_size,
                        judge_tokens=args.judge_tokens, allow_code_execution=args.allow_code_execution,
                        progress=not args.no_progress, ray_workers=args.num_workers if args.ray else None)
     print(report)
@@ -273,10 +282,9 @@ def _serve(args: argparse.Namespace) -> int:
         raise ValueError(f"--{exc}") from None
     limits = ServeLimits(max_iters=args.max_request_iters, max_tokens=args.max_request_tokens,
                          max_body_bytes=args.max_body_bytes)
-    app = latentseek_app(args.model, rewards, config=config_from_args(args), limits=limits,
+    app = latentseek_app(ModelSpec.from_args(args), rewards, config=config_from_args(args), limits=limits,
                          name=args.name, num_replicas=args.replicas, num_cpus=args.num_cpus, num_gpus=args.num_gpus,
-                         max_ongoing_requests=args.max_ongoing_requests, max_queued_requests=args.max_queued_requests,
-                         device=args.device, quantize=args.quantize)
+                         max_ongoing_requests=args.max_ongoing_requests, max_queued_requests=args.max_queued_requests)
     os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "120")  # busy CPU machines start slowly
     import ray
     from ray import serve
@@ -304,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _bench(args)
         if args.command == "serve":
             return _serve(args)
-    except (ValueError, FileNotFoundError, PermissionError) as exc:
+    except (ValueError, OSError, ImportError) as exc:  # bad input, a file, a missing optional package
         print(f"latentseek: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -45,7 +45,8 @@ class LatentSeekConfig:
         fraction: share of the generated positions whose latents are optimized, in (0, 1].
         max_latents: cap on the number of optimized positions (reference code: 300).
         max_iters: maximum number of latent updates; 0 returns the first answer.
-        score_threshold: stop once a score is strictly above this, in [0, 1] (the paper's rule).
+        score_threshold: stop once a score is strictly above this, in [0, 1] (the paper's rule); a
+            perfect score (1.0) always passes, so ``score_threshold=1.0`` means "stop at a perfect score".
         inclusive_threshold: stop once a score is at or above the threshold instead (the rule of
             ``dspy.Refine`` / ``dspy.BestOfN``, used by the DSPy module).
         steps_per_iter: optimizer steps between two decodes (paper: 1).
@@ -119,13 +120,16 @@ class LatentSeekConfig:
         check_number("reward_timeout_s", self.reward_timeout_s, 0, MAX_TIMEOUT_S, low_open=True, optional=True)
 
     def passes(self, score: float) -> bool:
-        """Whether ``score`` passes the threshold (strictly above it, or at/above when inclusive).
+        """Whether ``score`` passes the threshold (strictly above it, or at/above when inclusive). A
+        perfect score passes whatever the threshold: nothing can be strictly above 1.0.
 
         Example:
             >>> LatentSeekConfig().passes(0.8), LatentSeekConfig(inclusive_threshold=True).passes(0.8)
             (False, True)
+            >>> LatentSeekConfig(score_threshold=1.0).passes(1.0)
+            True
         """
-        if self.inclusive_threshold:
+        if self.inclusive_threshold or score >= 1.0:
             return score >= self.score_threshold
         return score > self.score_threshold
 

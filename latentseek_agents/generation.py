@@ -6,6 +6,10 @@ a row-selected view of that cache, appends its decoded latent prefix as one chun
 left-padded; positions come from the attention mask, so a padded batch gives the same tokens as
 one sequence at a time. Rows that stop are dropped from
 the batch, so finished problems cost nothing.
+
+These functions are the engine's whole view of a model. On a llama.cpp model
+(:mod:`latentseek_agents.backends.llama_cpp`) they do the same with one sequence id per prompt
+row in one llama.cpp context instead of a padded batch.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ if TYPE_CHECKING:
 
     from .models import LoadedModel
 
-__all__ = ["PromptCache", "Generation", "prefill", "continue_decoding", "generate"]
+__all__ = ["PromptCache", "Generation", "prefill", "continue_decoding", "generate", "next_tokens",
+           "next_token_logits"]
 
 
 @dataclass
@@ -93,8 +98,11 @@ def _forward(lm: LoadedModel, ids: torch.Tensor, mask: torch.Tensor, cache: Any)
     return out.last_hidden_state
 
 
-def prefill(lm: LoadedModel, prompts: Sequence[Sequence[int]]) -> PromptCache:
+def prefill(lm: LoadedModel, prompts: Sequence[Sequence[int]], room: int | None = None) -> PromptCache:
     """Encode the prompts once (left-padded batch) and keep their cache.
+
+    ``room`` is how many tokens each row's continuations will add at most (a llama.cpp model sizes
+    its context by it, and grows it when a continuation needs more; torch ignores it).
 
     Example:
         >>> pc = prefill(lm, [[1, 2, 3], [4, 5]])               # doctest: +SKIP
@@ -106,6 +114,8 @@ def prefill(lm: LoadedModel, prompts: Sequence[Sequence[int]]) -> PromptCache:
 
     if not prompts or any(len(p) == 0 for p in prompts):
         raise ValueError("prompts must be a non-empty list of non-empty token id lists")
+    if lm.backend == "llama_cpp":
+        return lm.prefill(prompts, room)  # type: ignore[no-any-return]
     with lm.lock, torch.no_grad():
         ids, mask = _left_pad(prompts, lm.tokenizer.pad_token_id or 0, lm.device)
         cache = DynamicCache(config=lm.model.config)
@@ -114,10 +124,16 @@ def prefill(lm: LoadedModel, prompts: Sequence[Sequence[int]]) -> PromptCache:
                        last_hidden=hidden[:, -1, :], config=lm.model.config)
 
 
-def _next_tokens(lm: LoadedModel, hidden: torch.Tensor, temperature: float, generator: Any) -> torch.Tensor:
+def next_tokens(logits: torch.Tensor, temperature: float, generator: Any = None) -> torch.Tensor:
+    """The next token of each row of ``logits`` [B, V]: the argmax, or a sample at ``temperature > 0``.
+
+    Example:
+        >>> import torch
+        >>> next_tokens(torch.tensor([[0.1, 2.0, 0.3]]), 0.0).tolist()
+        [1]
+    """
     import torch
 
-    logits = lm.lm_head(hidden)
     if temperature <= 0:
         return logits.argmax(dim=-1)
     probs = torch.softmax(logits.float() / temperature, dim=-1)
@@ -161,6 +177,14 @@ def continue_decoding(
     if prefixes is not None and (len(prefixes) != len(rows) or any(len(p) == 0 for p in prefixes)):
         raise ValueError("prefixes must hold one non-empty token list per row")
     stop = set(lm.eos_token_ids if stop_ids is None else stop_ids)
+    if lm.backend == "llama_cpp":
+        import numpy as np
+        import torch
+
+        produced = lm.continue_decoding(prompt, rows, budgets, prefixes=prefixes, capture_hidden=capture_hidden,
+                                        stop=stop, temperature=temperature, generator=generator)
+        return [Generation(tokens=tokens, hidden=torch.from_numpy(np.stack(states))
+                           if states else None) for tokens, states in produced]
     outputs: list[list[int]] = [[] for _ in rows]
     captured: list[list[torch.Tensor]] = [[] for _ in rows]
     with lm.lock, torch.no_grad():
@@ -178,7 +202,7 @@ def continue_decoding(
             mask, hidden = mask.index_select(0, keep), hidden.index_select(0, keep)
         while alive:
             check_cancelled()  # a timed-out judge or an abandoned search stops here, within one step
-            next_ids = _next_tokens(lm, hidden, temperature, generator)
+            next_ids = next_tokens(lm.lm_head(hidden), temperature, generator)
             finished = []
             for slot, row in enumerate(alive):
                 token = int(next_ids[slot])
@@ -220,6 +244,23 @@ def generate(
         >>> len(gens[0].tokens) <= 8
         True
     """
-    cached = prefill(lm, prompts)
+    cached = prefill(lm, prompts, room=max_new_tokens)
     return continue_decoding(lm, cached, range(len(prompts)), max_new_tokens, capture_hidden=capture_hidden,
                              stop_ids=stop_ids, temperature=temperature, generator=generator)
+
+
+def next_token_logits(lm: LoadedModel, ids: Sequence[int]) -> torch.Tensor:
+    """Float32 logits [V] of the token after ``ids`` (one sequence, nothing cached).
+
+    Example:
+        >>> next_token_logits(lm, lm.tokenizer("Hi")["input_ids"]).shape   # doctest: +SKIP
+        torch.Size([49152])
+    """
+    import torch
+
+    if not ids:
+        raise ValueError("ids must be a non-empty list of token ids")
+    if lm.backend == "llama_cpp":
+        return lm.next_token_logits(ids)  # type: ignore[no-any-return]
+    with lm.lock, torch.no_grad():
+        return lm.model(torch.tensor([list(ids)], device=lm.device)).logits[0, -1].float()

@@ -111,13 +111,14 @@ def build_messages(problem: Problem, style: str = "boxed") -> Messages:
             raise ValueError("question must be a non-empty string, got an empty string")
         user = JSON_USERS[style].format(question=problem) if style in JSON_USERS else problem
         return ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
-    if isinstance(problem, Sequence):
+    if isinstance(problem, Sequence) and not isinstance(problem, (bytes, bytearray)):
         messages = _checked_messages(problem)
         if system and not any(m["role"] == "system" for m in messages):
             messages.insert(0, {"role": "system", "content": system})
         return messages
+    hint = " (decode bytes to text first)" if isinstance(problem, (bytes, bytearray)) else ""
     raise ValueError(
-        f"question must be a string or a list of chat messages, got {type(problem).__name__}"
+        f"question must be a string or a list of chat messages, got {type(problem).__name__}{hint}"
     )
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
-from .cancel import Cancelled, cancel_scope
+from .cancel import Cancelled, active_scopes, cancel_scope, check_cancelled, within_scopes
 
 __all__ = [
     "CheckResult",
@@ -194,10 +194,11 @@ def _run_with_timeout(fn: Callable[[], CheckResult], timeout_s: float) -> CheckR
         return CheckResult.failure(f"not run: {MAX_LINGERING_REWARDS} timed-out reward calls are still running")
     box: dict[str, Any] = {}
     deadline = time.monotonic() + timeout_s
+    inherited = active_scopes()  # the caller's cancel event (a closed stream) reaches the reward's thread
 
     def target() -> None:
         try:
-            with cancel_scope(deadline=deadline):
+            with within_scopes(inherited), cancel_scope(deadline=deadline):
                 box["result"] = fn()
         except BaseException as exc:  # noqa: BLE001 - recorded, never lost
             box["error"] = exc
@@ -207,6 +208,7 @@ def _run_with_timeout(fn: Callable[[], CheckResult], timeout_s: float) -> CheckR
     worker = threading.Thread(target=target, name="latentseek-reward", daemon=True)
     worker.start()
     worker.join(timeout_s)
+    check_cancelled()  # the caller was cancelled: the search stops here, not as a timed-out reward
     if worker.is_alive() or isinstance(box.get("error"), Cancelled):  # stopped itself at the deadline
         return CheckResult.failure(f"reward timed out after {timeout_s:g} s")
     if "error" in box:
@@ -235,6 +237,8 @@ def score_completion(
         else:
             result = _run_with_timeout(lambda: check_fn(completion, **context), timeout_s)
         result = _validated(result)
+    except Cancelled:
+        raise  # the caller stopped the search: not a fault of the reward
     except Exception as exc:  # noqa: BLE001 - a failing reward must not lose the run
         result = CheckResult.failure(f"reward raised {type(exc).__name__}: {exc}")
     return result, time.perf_counter() - start
@@ -270,6 +274,8 @@ def score_completions(
                              references=[c.get("reference") for c in contexts])
         try:
             results = call() if timeout_s is None else _run_with_timeout(call, timeout_s * len(completions))
+        except Cancelled:
+            raise
         except Exception:  # noqa: BLE001 - fall back to scoring one by one, each fault recorded there
             results = None
         if isinstance(results, CheckResult) and results.error:  # the batch timed out

@@ -144,8 +144,11 @@ class LatentSeek:
         ``return_exceptions=True`` a problem that can't be run (empty, too long for the model)
         gets its ``ValueError`` in its place and the others are solved; otherwise it raises.
         """
-        if isinstance(problems, str) or not isinstance(problems, Sequence):
+        if isinstance(problems, (str, bytes, bytearray)) or not isinstance(problems, Sequence):
             raise ValueError(f"problems must be a list of questions or message lists, got {type(problems).__name__}")
+        if on_attempt is not None and not callable(on_attempt):
+            raise ValueError(f"on_attempt must be None or a callable (index, attempt), got "
+                             f"{type(on_attempt).__name__} {on_attempt!r:.40}")
         if not problems:
             return []
         prepared: list[_Problem | ValueError] = []
@@ -194,17 +197,19 @@ class LatentSeek:
             attempt 1.0
             result 42
         """
-        single = isinstance(problems, str) or (isinstance(problems, Sequence) and bool(problems)
-                                               and isinstance(problems[0], Mapping))
+        single = isinstance(problems, (str, bytes, bytearray)) or not isinstance(problems, Sequence) or (
+            bool(problems) and isinstance(problems[0], Mapping))
         batch = [problems] if single else list(problems)  # type: ignore[list-item]
         references = [references] if single else _one_per_problem(references, len(batch))
         prepared = [self._prepare(p, r) for p, r in zip(batch, references)]
-        return self._search(prepared, context, cancel) if prepared else iter(())
+        return self._search(prepared, context, cancel)  # an empty batch is an empty stream, as solve_batch([]) is []
 
     def _search(self, batch: list[_Problem], context: dict[str, Any],
                 cancel: threading.Event | None = None) -> Iterator[SearchEvent]:
         """The loop as a generator. It never yields while it holds the model's lock or is decoding;
         each blocking phase runs under the ``cancel`` event's scope (checked once per decoding step)."""
+        if not batch:
+            return
         import torch
 
         from .generation import continue_decoding, prefill
@@ -218,7 +223,7 @@ class LatentSeek:
         # Iteration 0: the greedy chain of thought, recording the hidden states.
         t0 = time.perf_counter()
         with cancel_scope(event=cancel):
-            prompt = prefill(self.lm, [p.prompt_ids for p in batch])
+            prompt = prefill(self.lm, [p.prompt_ids for p in batch], room=max(p.budget for p in batch))
             first = continue_decoding(self.lm, prompt, range(len(batch)), [p.budget for p in batch],
                                     capture_hidden=cfg.max_latents)
             gen_seconds = (time.perf_counter() - t0) / len(batch)

@@ -131,6 +131,8 @@ class LocalJudge:
         """
         import torch
 
+        from latentseek_agents.generation import next_token_logits
+
         tokenizer = self.lm.tokenizer
         ids = self._encode(prompt) + list(tokenizer(reply_prefix, add_special_tokens=False,
                                                     split_special_tokens=True)["input_ids"])
@@ -138,9 +140,7 @@ class LocalJudge:
         if context is not None and len(ids) > context:  # never score past the window
             raise ValueError(f"the judge prompt and reply have {len(ids)} tokens, over the judge model's "
                              f"context of {context} tokens")
-        with self.lm.lock, torch.no_grad():
-            logits = self.lm.model(torch.tensor([ids], device=self.lm.device)).logits[0, -1].float()
-        probs = torch.softmax(logits, dim=-1)
+        probs = torch.softmax(next_token_logits(self.lm, ids), dim=-1)
         mass: dict[str, float] = {}
         for option in options:
             firsts = {tokenizer(v, add_special_tokens=False)["input_ids"][0] for v in (option, " " + option)}

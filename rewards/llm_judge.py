@@ -93,10 +93,12 @@ class LLMJudge(BaseChecker):
 
     # ------------------------------------------------------------------ prompts and parsing
     def _prompt(self, completion: str, question: str, reference: Any) -> str:
-        ref = f"REFERENCE ANSWER:\n{reference}\n\n" if reference is not None else ""
+        # Every text the judge did not write is defanged: a marker line in the question or the reference
+        # (or the response) can't stand in for the judge's verdict.
+        ref = f"REFERENCE ANSWER:\n{neutralize(str(reference), _MARKERS)}\n\n" if reference is not None else ""
         template = _BINARY if self.scale is None else _GRADED
         low, high = self.scale or (0, 1)
-        return template.format(rubric=self.rubric, question=question, reference=ref,
+        return template.format(rubric=self.rubric, question=neutralize(question, _MARKERS), reference=ref,
                                response=neutralize(completion, _MARKERS), low=low, high=high)
 
     def _parse(self, reply: str) -> float | None:
@@ -161,6 +163,7 @@ class LLMJudge(BaseChecker):
         if not isinstance(other, str):
             raise ValueError("pairwise judging needs the other response as check(..., other='...')")
         a, b = neutralize(completion, _MARKERS), neutralize(other, _MARKERS)
+        question = neutralize(question, _MARKERS)
         prompts = [_PAIRWISE.format(rubric=self.rubric, question=question, a=a, b=b),
                    _PAIRWISE.format(rubric=self.rubric, question=question, a=b, b=a)]
         replies = self.backend.complete(prompts)

@@ -48,6 +48,18 @@ def _worker_pool() -> WorkerPool:
         return _pool
 
 
+def _check_reference(reference: Any) -> None:
+    """A reference is text or a finite real number; anything else (NaN, bytes, a list) is refused by name."""
+    import math
+    import numbers
+
+    if isinstance(reference, str):
+        return
+    if isinstance(reference, numbers.Real) and not isinstance(reference, bool) and math.isfinite(reference):
+        return
+    raise ValueError(f"reference must be text or a finite number, got {type(reference).__name__} {reference!r:.40}")
+
+
 class MathAnswer(BaseChecker):
     """Score 1.0 when the extracted final answer equals the reference, else 0.0.
 
@@ -75,8 +87,9 @@ class MathAnswer(BaseChecker):
 
     def check(self, completion: str, *, prompt: Any = None, reference: Any = None, **ctx: Any) -> CheckResult:
         """Compare the completion's final answer with ``reference`` (``"72"``, ``"#### 72"``, LaTeX)."""
-        if reference is None or not str(reference).strip():
+        if reference is None or (isinstance(reference, str) and not reference.strip()):
             return CheckResult(score=None, feedback="no reference answer: skipped")
+        _check_reference(reference)
         gold = gsm8k_gold(str(reference))
         pred = extract_answer(completion if isinstance(completion, str) else None, self.extract)
         details: dict[str, Any] = {"extracted": pred, "reference": gold}

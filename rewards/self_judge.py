@@ -166,7 +166,7 @@ class SelfJudge(BaseChecker):
             >>> len(SelfJudge("default").prompts_for("\\boxed{5}", "What is 2 + 3?"))
             4
         """
-        question = question if isinstance(question, str) else str(question or "")
+        question = neutralize(question if isinstance(question, str) else str(question or ""), [VERDICT_MARKER])
         solution = neutralize(completion, [VERDICT_MARKER])
         return [_HEADER.format(question=question, solution=solution, task=check.task) for check in self.checks]
 

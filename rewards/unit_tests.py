@@ -131,6 +131,9 @@ class UnitTests(BaseChecker):
             )
         for name, value in (("timeout_s", timeout_s), ("step_timeout_s", step_timeout_s)):
             check_number(name, value, 0, MAX_CHECK_S, low_open=True, optional=True)
+        for name, value, what in (("tests", tests, "Python test source"), ("entry_point", entry_point, "a function name")):
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"{name} must be None or {what} (a str), got {type(value).__name__} {value!r:.40}")
         if tests is not None:
             split_tests(tests)  # fail now on bad test source, not at the first check
         self.tests = tests

@@ -26,7 +26,15 @@ from typing import Any
 from latentseek_agents.config import LatentSeekConfig
 from latentseek_agents.prompts import normalize_role
 
-from ..common import CONFIG_FIELDS, build_config, cut_at_stop, display_name
+from ..common import (
+    CONFIG_FIELDS,
+    MODEL_SETTINGS,
+    build_config,
+    check_model_and_reward,
+    cut_at_stop,
+    display_name,
+    load_for,
+)
 
 __all__ = ["LatentSeekEngine", "AsyncLatentSeekEngine", "LatentSeekJob", "current_job"]
 
@@ -43,7 +51,8 @@ class LatentSeekJob:
     @property
     def attempts(self) -> list[dict[str, Any]]:
         """Every attempt of the job's LatentSeek runs: iteration, text, reward, parse error."""
-        return [{"iteration": a.iteration, "text": a.text, "score": a.score, "error": a.error,
+        return [{"iteration": a.iteration, "text": a.text, "score": None if a.details.get("skipped") else a.score,
+                 "skipped": bool(a.details.get("skipped")), "error": a.error,
                  "parse_error": a.details.get("parse_error")}
                 for result in self.results for a in result.trace]
 
@@ -63,9 +72,10 @@ class LatentSeekEngine:
     """A local model as a DSPy 3.4+ engine (``complete(Request) -> Response``).
 
     Args:
-        model: ``"default"`` (SmolLM2-135M-Instruct), a hub id or local path, or a ``LoadedModel``.
-        device: ``"auto"``, ``"cpu"``, ``"cuda"``...
-        dtype: ``"auto"``, ``"float32"``, ``"bfloat16"``...
+        model: ``"default"`` (SmolLM2-135M-Instruct), a hub id or local path, a ``ModelSpec`` or a
+            loaded model.
+        backend, device, dtype, quantize: the :class:`~latentseek_agents.model_spec.ModelSpec`
+            settings beside a name or path (checked here, loaded on first use).
         **settings: LatentSeekConfig defaults for LatentSeek jobs (``max_iters``, ``lr``, ...);
             ``max_new_tokens`` is also the budget of plain calls without ``max_tokens``.
 
@@ -82,10 +92,13 @@ class LatentSeekEngine:
     supports_response_schema = False
     supported_params = ("max_tokens", "temperature", "stop", "seed")
 
-    def __init__(self, model: Any = "default", *, device: str = "auto", dtype: str = "auto", **settings: Any) -> None:
+    def __init__(self, model: Any = "default", *, backend: str = "auto", device: str = "auto", dtype: str = "auto",
+                 quantize: str | None = None, **settings: Any) -> None:
         unknown = sorted(set(settings) - set(CONFIG_FIELDS))
         if unknown:
             raise TypeError(f"unknown LatentSeekEngine setting(s): {unknown}; known: {list(CONFIG_FIELDS)}")
+        self.model_settings = {"backend": backend, "device": device, "dtype": dtype, "quantize": quantize}
+        check_model_and_reward(model, None, self.model_settings)
         self.model = model
         self.device = device
         self.dtype = dtype
@@ -107,22 +120,25 @@ class LatentSeekEngine:
     @property
     def lm(self) -> Any:
         """The loaded model (shared through the registry; loaded on first use)."""
-        from latentseek_agents.models import load_model
-
-        return load_model(self.model, device=self.device, dtype=self.dtype)
+        return load_for(self.model, self.model_settings)
 
     def dump_state(self) -> dict[str, Any]:
         """JSON-serialisable state (the model by name or path; never weights or secrets)."""
         from latentseek_agents.models import model_source
 
+        from latentseek_agents.model_spec import ModelSpec
+
         model = model_source(self.model, "a LatentSeekEngine")
-        return {"model": model, "device": self.device, "dtype": self.dtype, "settings": dict(self.settings)}
+        if isinstance(model, ModelSpec):
+            return {"model": model.source, **{k: getattr(model, k) for k in MODEL_SETTINGS},
+                    "settings": dict(self.settings)}
+        return {"model": model, **self.model_settings, "settings": dict(self.settings)}
 
     @classmethod
     def load_state(cls, state: dict[str, Any]) -> LatentSeekEngine:
         """Rebuild an engine from :meth:`dump_state` output."""
-        return cls(state.get("model", "default"), device=state.get("device", "auto"),
-                   dtype=state.get("dtype", "auto"), **state.get("settings", {}))
+        return cls(state.get("model", "default"), **{k: state[k] for k in MODEL_SETTINGS if k in state},
+                   **state.get("settings", {}))
 
     def close(self) -> None:
         """Nothing to release: the model stays in the shared registry."""

@@ -34,8 +34,47 @@ from .engine import LatentSeekEngine, LatentSeekJob, current_job
 __all__ = ["LatentSeekModule"]
 
 
+# Keywords dspy.Predict takes beside its signature's inputs.
+_PREDICT_KEYWORDS = ("config", "demos", "lm", "signature", "new_signature")
+
+
 def _engine_of(lm: Any) -> Any:
     return getattr(lm, "engine", None) or getattr(lm, "_engine", None)
+
+
+class _Held:
+    """A value kept where DSPy's ``named_parameters`` does not look (not a Module, list, tuple or dict)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __getstate__(self) -> Any:
+        return self.value
+
+    def __setstate__(self, value: Any) -> None:
+        self.value = value
+
+
+def _input_names(module: Any) -> set[str] | None:
+    """The inputs ``module`` takes: its signature's, its ``forward``'s named parameters, or its only
+    predictor's; None when they can't be known (then nothing is checked)."""
+    import inspect
+
+    signature = getattr(module, "signature", None)
+    if signature is not None and hasattr(signature, "input_fields"):
+        return set(signature.input_fields)
+    try:
+        params = inspect.signature(module.forward).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if not any(p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) for p in params):
+        return {p.name for p in params}
+    predictors = module.named_predictors()
+    if len(predictors) == 1:
+        return set(predictors[0][1].signature.input_fields)
+    return None
 
 
 class LatentSeekModule(dspy.Module):
@@ -80,9 +119,11 @@ class LatentSeekModule(dspy.Module):
             raise ValueError(f"LatentSeekModule sets {name} from {owned[name]}; don't pass {name}=")
         self.module = module
         self.N = N
-        # Stored behind a lambda (as BestOfN/Refine do) so a DSPy-module reward is not optimized.
+        # Stored behind a lambda (as BestOfN/Refine do) and in a holder DSPy's named_parameters does not
+        # walk, so a reward that is itself a DSPy module is never optimized with the program.
         self.reward_fn = lambda *args: reward_fn(*args)
-        self._reward = reward_fn
+        self._reward = _Held(reward_fn)
+        self._inputs = _input_names(module)
         self.threshold = float(threshold)
         self.fail_count = fail_count or 0
         self.json_fallback = json_fallback
@@ -114,9 +155,9 @@ class LatentSeekModule(dspy.Module):
 
     def _context(self, kwargs: dict[str, Any]) -> tuple[LatentSeekJob, dict[str, Any]]:
         lm = self._check_lm()
-        job = LatentSeekJob(reward_fn=self._reward, inputs=dict(kwargs), overrides=dict(self.overrides))
+        job = LatentSeekJob(reward_fn=self._reward.value, inputs=dict(kwargs), overrides=dict(self.overrides))
         # The job changes the answer, so it must change DSPy's cache key too.
-        key = fingerprint((self._reward, sorted(self.overrides.items())))
+        key = fingerprint((self._reward.value, sorted(self.overrides.items())))
         settings: dict[str, Any] = {}
         if lm is not None:
             settings["lm"] = lm.copy(metadata={"latentseek": key})
@@ -131,7 +172,8 @@ class LatentSeekModule(dspy.Module):
         fields = dict(pred.items())
         score_key = "latentseek_score" if "score" in fields else "score"
         iter_key = "latentseek_iterations" if "iterations" in fields else "iterations"
-        fields[score_key] = last.score if last is not None else None
+        skipped = last is not None and bool(last.trace[last.chosen].details.get("skipped"))
+        fields[score_key] = last.score if last is not None and not skipped else None  # None: the reward skipped
         fields[iter_key] = last.iterations if last is not None else 0
         out = dspy.Prediction(**fields)
         # Per-attempt texts, rewards and parse errors: a plain attribute, not a Prediction field.
@@ -152,8 +194,17 @@ class LatentSeekModule(dspy.Module):
         finally:
             current_job.reset(token)
 
+    def _check_inputs(self, kwargs: dict[str, Any]) -> None:
+        """Refuse an input the inner module does not take (DSPy itself only warns), naming the closest."""
+        if self._inputs is None:
+            return
+        problem = unknown_names([k for k in kwargs if k not in _PREDICT_KEYWORDS], sorted(self._inputs), "input")
+        if problem:
+            raise ValueError(f"LatentSeekModule: {problem}; the inner module takes {sorted(self._inputs)}")
+
     def forward(self, **kwargs: Any) -> dspy.Prediction:
         """Run the inner module with the LatentSeek loop active in the engine."""
+        self._check_inputs(kwargs)
         for tries_left in range(self.fail_count, -1, -1):
             try:
                 with self._job(kwargs) as job:
@@ -165,6 +216,7 @@ class LatentSeekModule(dspy.Module):
 
     async def aforward(self, **kwargs: Any) -> dspy.Prediction:
         """Async twin of :meth:`forward` (the engine runs in a worker thread)."""
+        self._check_inputs(kwargs)
         for tries_left in range(self.fail_count, -1, -1):
             try:
                 with self._job(kwargs) as job:

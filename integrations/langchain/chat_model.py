@@ -27,8 +27,8 @@ from pydantic import Field, field_validator
 from latentseek_agents.config import MAX_TIMEOUT_S
 from latentseek_agents.validation import check_number
 
-from ..common import CONFIG_FIELDS, attempt_line, bounded_search, cut_at_stop
-from .settings import LatentSeekSettings, messages_to_dicts
+from ..common import attempt_line, bounded_search, cut_at_stop
+from .settings import LatentSeekSettings, messages_to_dicts, ours_from_configurable
 
 __all__ = ["ChatLatentSeek", "ITERATION_EVENT"]
 
@@ -128,9 +128,7 @@ class ChatLatentSeek(LatentSeekSettings, BaseChatModel):
         BaseChatModel does not hand the config to ``_generate``; as kwargs they also enter the
         LLM-cache key, so answers for different references are never shared.
         """
-        configurable = ensure_config(config).get("configurable") or {}
-        extra = {k: v for k, v in configurable.items() if k == "reference" or k in CONFIG_FIELDS}
-        return {**extra, **kwargs}
+        return {**ours_from_configurable(ensure_config(config).get("configurable")), **kwargs}
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, *, stop: list[str] | None = None,
                **kwargs: Any) -> AIMessage:
@@ -169,6 +167,8 @@ class ChatLatentSeek(LatentSeekSettings, BaseChatModel):
 
     # ------------------------------------------------------------------ running the engine
     def _prepare(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> tuple[Any, list[dict[str, str]], Any]:
+        if not messages:
+            raise ValueError("ChatLatentSeek needs at least one message, got an empty conversation")
         overrides, reference = self.call_overrides(kwargs, None)
         return self.seeker(overrides), messages_to_dicts(messages), reference
 

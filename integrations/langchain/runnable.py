@@ -24,15 +24,25 @@ from .settings import LatentSeekSettings
 __all__ = ["LatentSeekRunnable"]
 
 
+_INPUT_KEYS = ("question", "messages", "reference")
+
+
 def _problem(value: Any) -> tuple[Any, Any]:
-    """(question or messages, reference) from a runnable input."""
+    """(question or messages, reference) from a runnable input; unknown or conflicting keys are refused."""
     if isinstance(value, str):
         return value, None
     if isinstance(value, Mapping):
-        problem = value.get("messages", value.get("question"))
-        if problem is None:
-            raise ValueError("input must be a question string or a dict with 'question' or 'messages', "
-                             f"got a dict with keys {sorted(value)}")
+        from ..common import unknown_names
+
+        problem_keys = [k for k in ("question", "messages") if value.get(k) is not None]
+        unknown = unknown_names([str(k) for k in value], _INPUT_KEYS, "input key")
+        if unknown:
+            raise ValueError(f"input: {unknown}; a dict input takes 'question' or 'messages', and 'reference'")
+        if len(problem_keys) != 1:
+            what = "both" if problem_keys else "neither"
+            raise ValueError(f"input must be a question string or a dict with exactly one of 'question' and "
+                             f"'messages', got {what} (keys {sorted(value)})")
+        problem = value[problem_keys[0]]
         if not isinstance(problem, str):
             from .settings import messages_to_dicts
 

@@ -17,7 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from latentseek_agents.config import LatentSeekConfig, field_help
 
 from ..common import (
+    CALL_NAMES,
     CONFIG_FIELDS,
+    MODEL_SETTINGS,
     build_config,
     check_model_and_reward,
     display_name,
@@ -27,7 +29,7 @@ from ..common import (
     unknown_names,
 )
 
-__all__ = ["LatentSeekSettings", "messages_to_dicts"]
+__all__ = ["LatentSeekSettings", "messages_to_dicts", "ours_from_configurable"]
 
 
 def _config_fields() -> dict[str, Any]:
@@ -51,10 +53,12 @@ class _Settings(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True, protected_namespaces=())
 
     model: Any = Field(default="default", alias="model_name",
-                       description="'default', a hub id or local path, or a LoadedModel")
+                       description="'default', a hub id or local path, a ModelSpec or a loaded model")
     reward: Any = Field(default=None, description="a checker or callable; None = SelfJudge on the same model")
+    backend: str = Field(default="auto", description="torch, llama_cpp or auto (see latentseek_agents.backends)")
     device: str = "auto"
     dtype: str = "auto"
+    quantize: str | None = Field(default=None, description="None or 'int8' (torch on the CPU)")
 
     @model_validator(mode="before")
     @classmethod
@@ -73,7 +77,7 @@ class _Settings(BaseModel):
     @model_validator(mode="after")
     def _validate_settings(self) -> _Settings:
         self.latentseek_config()  # raises ValueError("lr must be ...") on a bad setting
-        check_model_and_reward(self.model, self.reward, self.device, self.dtype)
+        check_model_and_reward(self.model, self.reward, self.model_settings)
         return self
 
     def latentseek_config(self, overrides: Mapping[str, Any] | None = None) -> LatentSeekConfig:
@@ -81,29 +85,55 @@ class _Settings(BaseModel):
         return build_config({name: getattr(self, name) for name in CONFIG_FIELDS}, overrides)
 
     @property
+    def model_settings(self) -> dict[str, Any]:
+        """The ModelSpec fields set beside ``model`` (backend, device, dtype, quantize)."""
+        return {name: getattr(self, name) for name in MODEL_SETTINGS}
+
+    @property
     def model_display_name(self) -> str:
         """The model's name, without loading it."""
         return display_name(self.model)
 
     def settings_fingerprint(self) -> dict[str, Any]:
-        """Everything that changes an answer: model, device, dtype, reward fingerprint, settings."""
-        return {"model_name": self.model_display_name, "device": self.device, "dtype": self.dtype,
+        """Everything that changes an answer: model and its settings, reward fingerprint, search settings."""
+        return {"model_name": self.model_display_name, **self.model_settings,
                 "reward": fingerprint(self.reward), **self.latentseek_config().to_dict()}
 
     def seeker(self, overrides: Mapping[str, Any] | None = None, reward: Any = None) -> Any:
         """A LatentSeek engine for one call (weights come from the shared model registry)."""
         return make_seeker(self.model, reward if reward is not None else self.reward,
-                           self.latentseek_config(overrides), self.device, self.dtype)
+                           self.latentseek_config(overrides), self.model_settings)
 
     @staticmethod
     def call_overrides(kwargs: dict[str, Any], configurable: Mapping[str, Any] | None) -> tuple[dict[str, Any], Any]:
         """Per-call settings and reference, from invoke kwargs first, then ``config["configurable"]``."""
-        overrides = {k: v for k, v in (configurable or {}).items() if k in CONFIG_FIELDS}
+        configurable = ours_from_configurable(configurable)
+        overrides = {k: v for k, v in configurable.items() if k in CONFIG_FIELDS}
         overrides.update(split_overrides(kwargs))
         reference = kwargs.pop("reference", None)
         if reference is None and configurable:
             reference = configurable.get("reference")
         return overrides, reference
+
+
+def ours_from_configurable(configurable: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``reference`` and LatentSeekConfig settings in ``config["configurable"]``.
+
+    Other keys belong to other runnables of the chain (LangGraph's ``thread_id``, ...) and are left
+    alone; a key that looks like a misspelling of ours (``max_iter``, ``refernce``) is refused.
+
+    Example:
+        >>> ours_from_configurable({"thread_id": "t1", "max_iters": 2})
+        {'max_iters': 2}
+    """
+    import difflib
+
+    configurable = configurable or {}
+    misspelt = [k for k in configurable if isinstance(k, str) and k not in CALL_NAMES
+                and difflib.get_close_matches(k, CALL_NAMES, n=1, cutoff=0.8)]
+    if misspelt:
+        raise ValueError(f"config['configurable']: {unknown_names(misspelt, CALL_NAMES)}")
+    return {k: v for k, v in configurable.items() if k == "reference" or k in CONFIG_FIELDS}
 
 
 LatentSeekSettings = create_model("LatentSeekSettings", __base__=_Settings, __module__=__name__,

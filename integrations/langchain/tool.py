@@ -4,19 +4,24 @@ to LatentSeek. The tool result is the answer with its score; the artifact is the
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForToolRun
 from langchain_core.tools import BaseTool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .runnable import LatentSeekRunnable
 
 __all__ = ["LatentSeekTool", "LatentSeekToolInput"]
 
+_TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
 
 class LatentSeekToolInput(BaseModel):
-    """Arguments of the LatentSeek tool."""
+    """Arguments of the LatentSeek tool (any other argument is refused, not dropped)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     question: str = Field(description="a self-contained question, e.g. a math word problem")
     reference: str | None = Field(default=None, description="a known correct answer to check against, if any")
@@ -49,6 +54,13 @@ class LatentSeekTool(BaseTool):
         # the tool; the rest are LatentSeek settings of its runnable (which refuses unknown names).
         own = set(type(self).model_fields) - {"runnable"}
         tool_fields = {k: settings.pop(k) for k in list(settings) if k in own}
+        if runnable is not None and settings:
+            raise ValueError(f"LatentSeekTool: {', '.join(sorted(settings))} would be ignored beside runnable=; set "
+                             "them on the LatentSeekRunnable (or pass settings without runnable=)")
+        name = tool_fields.get("name", type(self).model_fields["name"].default)
+        if not isinstance(name, str) or not _TOOL_NAME.fullmatch(name):
+            raise ValueError(f"LatentSeekTool: name must be 1-64 letters, digits, '_' or '-' (what chat-model tool "
+                             f"APIs accept), got {name!r}")
         super().__init__(runnable=runnable or LatentSeekRunnable(**settings), **tool_fields)
 
     def _run(self, question: str, reference: str | None = None,

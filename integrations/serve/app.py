@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from latentseek_agents.config import LatentSeekConfig
+from latentseek_agents.model_spec import ModelSpec, as_model_spec
+from latentseek_agents.models import load_model
 
 from ..common import attempt_line, cut_at_stop, display_name
 from .protocol import (APIError, ParsedRequest, ServeLimits, chunk_body, completion_body, new_id, parse_request,
@@ -58,22 +60,27 @@ class LatentSeekService:
     """One replica's engine: the loaded model, the rewards by name, the base settings, the limits.
 
     Args:
-        model: a model spec for :func:`~latentseek_agents.load_model` (name or path).
+        model: a :class:`~latentseek_agents.model_spec.ModelSpec`, a name or path, or a loaded model.
         rewards: ``{name: checker}``; a value ``"self"`` is SelfJudge on the served model. The
             first is the default for requests that name none.
         config: the base :class:`LatentSeekConfig` (per-request settings override it).
         limits: the per-request maxima (:class:`~.protocol.ServeLimits`).
         name: the model name clients send (default: :func:`served_name`).
-        device, dtype, quantize: passed to ``load_model``.
+        device, dtype, quantize, backend: with a name or path, the :class:`ModelSpec` fields.
     """
 
     def __init__(self, model: Any = "default", rewards: Mapping[str, Any] | None = None,
                  config: LatentSeekConfig | None = None, limits: ServeLimits | None = None, name: str | None = None,
-                 device: str = "auto", dtype: str = "auto", quantize: str | None = None) -> None:
-        from latentseek_agents.models import load_model
+                 device: str | None = None, dtype: str | None = None, quantize: str | None = None,
+                 backend: str | None = None) -> None:
         from latentseek_agents.rewards import SelfJudge
 
-        self.lm = load_model(model, device=device, dtype=dtype, quantize=quantize)
+        if hasattr(model, "tokenizer"):  # already loaded
+            self.lm = load_model(model, quantize=quantize, backend=backend or "auto")
+        else:
+            model = as_model_spec(model, device=device, dtype=dtype, quantize=quantize, backend=backend)
+            self.lm = model.load()
+            model = model.source
         self.config = config or LatentSeekConfig()
         self.limits = limits or ServeLimits()
         self.name = name or served_name(model)
@@ -275,15 +282,18 @@ async def _stream(svc: Any, parsed: ParsedRequest, first: Any, events: AsyncIter
     yield "data: [DONE]\n\n"
 
 
-def latentseek_app(model: str = "default", rewards: Mapping[str, Any] | None = None, *,
+def latentseek_app(model: Any = "default", rewards: Mapping[str, Any] | None = None, *,
                    config: LatentSeekConfig | None = None, limits: ServeLimits | None = None,
                    name: str | None = None, num_replicas: int = 1, num_cpus: float = 1.0, num_gpus: float = 0.0,
-                   max_ongoing_requests: int = 2, max_queued_requests: int = 16, device: str = "auto",
-                   dtype: str = "auto", quantize: str | None = None) -> Any:
+                   max_ongoing_requests: int = 2, max_queued_requests: int = 16, device: str | None = None,
+                   dtype: str | None = None, quantize: str | None = None, backend: str | None = None) -> Any:
     """A Ray Serve application answering the OpenAI chat-completions API with LatentSeek.
 
     Args:
-        model: a name or path each replica loads (a loaded object can't travel to replicas).
+        model: a :class:`~latentseek_agents.model_spec.ModelSpec` or a name or path each replica
+            loads (a loaded object can't travel to replicas); ``device``, ``dtype``, ``quantize``
+            and ``backend`` complete a name or path. On llama.cpp a replica runs ``num_cpus``
+            threads unless the spec sets ``n_threads``.
         rewards: ``{name: checker}`` (picklable; ``"self"`` = SelfJudge on the served model).
         config, limits: the base settings and the per-request maxima.
         num_replicas, num_cpus, num_gpus: replicas and what each holds (torch uses ``num_cpus``
@@ -305,9 +315,12 @@ def latentseek_app(model: str = "default", rewards: Mapping[str, Any] | None = N
     check_number("num_gpus", num_gpus, 0, 10_000)
     check_int("max_ongoing_requests", max_ongoing_requests, 1, 1_000_000)
     check_int("max_queued_requests", max_queued_requests, 1, 1_000_000)
-    if not isinstance(model, str) or not model.strip():
-        raise ValueError(f"model must be a name or path for serving (each replica loads it), got "
+    if not isinstance(model, (str, ModelSpec)):
+        raise ValueError(f"model must be a name or path or a ModelSpec for serving (each replica loads it), got "
                          f"{type(model).__name__} {model!r:.40}")
+    spec = as_model_spec(model, device=device, dtype=dtype, quantize=quantize, backend=backend)
+    if spec.n_threads is None and spec.resolved_backend() == "llama_cpp":
+        spec = spec.replace(n_threads=max(1, int(num_cpus)))
     if rewards is not None and (not isinstance(rewards, Mapping) or not rewards):
         raise ValueError(f"rewards must be a non-empty mapping of name -> checker, got {rewards!r:.60}")
     for key, value in (rewards or {}).items():
@@ -320,9 +333,8 @@ def latentseek_app(model: str = "default", rewards: Mapping[str, Any] | None = N
         if getattr(config, field) > cap:
             raise ValueError(f"config.{field} is {getattr(config, field)}, above what limits let one request ask "
                              f"({cap}): raise the limit or lower the setting")
-    settings = {"model": model, "rewards": dict(rewards) if rewards else None, "config": config,
-                "limits": limits, "name": name, "device": device, "dtype": dtype,
-                "quantize": quantize}
+    settings = {"model": spec, "rewards": dict(rewards) if rewards else None, "config": config,
+                "limits": limits, "name": name}
     @serve.ingress()
     class LatentSeekServer:
         """One replica: loads the model once, then builds the app that answers with it."""
@@ -366,8 +378,8 @@ def named_rewards(spec: str, *, allow_code_execution: bool = False,
     return {n: makers[n]() for n in names}
 
 
-_BUILD_ARGS = ("model", "reward", "replicas", "num_cpus", "num_gpus", "name", "quantize", "max_ongoing_requests",
-               "max_queued_requests")
+_BUILD_ARGS = ("model", "reward", "replicas", "num_cpus", "num_gpus", "name", "quantize", "backend", "device",
+               "dtype", "threads", "max_ongoing_requests", "max_queued_requests")
 
 
 def build_app(args: dict[str, str]) -> Any:
@@ -394,8 +406,12 @@ def build_app(args: dict[str, str]) -> Any:
         except ValueError:
             raise ValueError(f"build_app: {key} must be {'an' if kind is int else 'a'} {kind.__name__}, got {args[key]!r}") from None
 
-    return latentseek_app(args.get("model", "default"), rewards, name=args.get("name"),
+    threads = args.get("threads")
+    spec = ModelSpec(args.get("model", "default"), backend=args.get("backend", "auto"),
+                     device=args.get("device", "auto"), dtype=args.get("dtype", "auto"), quantize=args.get("quantize"),
+                     n_threads=number("threads", int, None) if threads is not None else None)
+    return latentseek_app(spec, rewards, name=args.get("name"),
                           num_replicas=number("replicas", int, 1), num_cpus=number("num_cpus", float, 1.0),
-                          num_gpus=number("num_gpus", float, 0.0), quantize=args.get("quantize"),
+                          num_gpus=number("num_gpus", float, 0.0),
                           max_ongoing_requests=number("max_ongoing_requests", int, 2),
                           max_queued_requests=number("max_queued_requests", int, 16))

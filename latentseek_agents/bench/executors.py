@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import LatentSeekConfig
+from ..model_spec import ModelSpec, as_model_spec
 from ..rewards.base import JUDGE_TOKENS
 from .tasks import Task, failed_rows, run_task
 
@@ -34,14 +35,13 @@ def local_rows(lm: Any, tasks: Sequence[Task], config: LatentSeekConfig, *, judg
 class _Worker:
     """One actor: the model loaded once; tasks run on it with ``runner``."""
 
-    def __init__(self, model: str, device: str, dtype: str, threads: int, quantize: str | None,
-                 runner: TaskRunner) -> None:
+    def __init__(self, spec: ModelSpec, threads: int, runner: TaskRunner) -> None:
         import torch
 
-        from ..models import load_model
-
         torch.set_num_threads(max(1, threads))
-        self.lm = load_model(model, device=device, dtype=dtype, quantize=quantize)
+        if spec.resolved_backend() == "llama_cpp" and spec.n_threads is None:
+            spec = spec.replace(n_threads=max(1, threads))
+        self.lm = spec.load()
         self.runner = runner
 
     def run(self, task: Task, config: LatentSeekConfig, judge_tokens: int,
@@ -56,9 +56,10 @@ class RayExecutor:
     """A pool of Ray actors running benchmark tasks.
 
     Args:
-        model: what each actor loads (a name or path: actors can't share an in-memory model).
+        model: what each actor loads: a :class:`~latentseek_agents.model_spec.ModelSpec` or a name or
+            path (actors can't share an in-memory model).
         num_workers: actors to start (one per GPU when there are enough, else CPU cores split evenly).
-        device, dtype, quantize: as for :func:`~latentseek_agents.load_model`.
+        device, dtype, quantize, backend: with a name or path, as for :func:`~latentseek_agents.load_model`.
         max_retries: how many times Ray runs a task again after its actor died.
         runner: the task runner (default :func:`~latentseek_agents.bench.tasks.run_task`; tests pass
             one that fails on purpose).
@@ -68,15 +69,18 @@ class RayExecutor:
         >>> for row in pool.rows(tasks, config): ...                  # doctest: +SKIP
     """
 
-    def __init__(self, model: Any, num_workers: int = 1, *, device: str = "auto", dtype: str = "auto",
-                 quantize: str | None = None, max_retries: int = 2, runner: TaskRunner = run_task) -> None:
+    def __init__(self, model: Any, num_workers: int = 1, *, device: str | None = None, dtype: str | None = None,
+                 quantize: str | None = None, backend: str | None = None, max_retries: int = 2,
+                 runner: TaskRunner = run_task) -> None:
         try:
             import ray
         except ImportError as exc:
             raise ImportError("the Ray runner needs ray: pip install 'latentseek-agents[ray]'") from exc
-        if not isinstance(model, (str, Path)):
-            raise ValueError("the Ray runner needs the model as a name or path (each actor loads its own copy); "
-                             f"got {type(model).__name__}")
+        if not isinstance(model, (str, Path, ModelSpec)):
+            raise ValueError("the Ray runner needs the model as a name or path or a ModelSpec (each actor loads its "
+                             f"own copy); got {type(model).__name__}")
+        spec = as_model_spec(str(model) if isinstance(model, Path) else model, device=device, dtype=dtype,
+                             quantize=quantize, backend=backend)
         if not isinstance(num_workers, int) or isinstance(num_workers, bool) or num_workers < 1:
             raise ValueError(f"num_workers must be an integer >= 1, got {num_workers!r}")
         if not ray.is_initialized():
@@ -86,7 +90,7 @@ class RayExecutor:
         options: dict[str, Any] = {"num_cpus": cpus, "max_restarts": -1, "max_task_retries": max_retries}
         if int(resources.get("GPU", 0)) >= num_workers:
             options["num_gpus"] = 1
-        self.actors = [ray.remote(_Worker).options(**options).remote(str(model), device, dtype, cpus, quantize, runner)
+        self.actors = [ray.remote(_Worker).options(**options).remote(spec, cpus, runner)
                        for _ in range(num_workers)]
         self.max_retries = max_retries
         self.failed = 0

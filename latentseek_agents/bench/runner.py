@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import LatentSeekConfig
+from ..model_spec import ModelSpec, as_model_spec
 from ..rewards.base import JUDGE_TOKENS
 from .data import load_problems
 from .executors import RayExecutor, local_rows
@@ -47,16 +48,38 @@ class BenchReport:
         return "\n".join(parts)
 
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
-    """The rows already written to a results file (an unreadable last line is skipped)."""
+    """The rows already written to a results file.
+
+    The last line, when an interrupted run cut it short, is skipped (the next run computes it
+    again); any other line that is not a JSON object is a ``ValueError`` naming the file and line,
+    so a damaged file is never half-read or overwritten.
+
+    Example:
+        >>> read_rows("no-such-results.jsonl")
+        []
+    """
     path = Path(path)
     if not path.is_file():
         return []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a UTF-8 results file ({exc.reason} at byte {exc.start})") from None
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except ValueError:
-            continue  # a line cut short by an interrupted run
+            if number == len(lines):
+                continue  # a line cut short by an interrupted run
+            raise ValueError(f"{path}:{number}: not a JSON line ({line[:60]!r}); fix or remove that line, "
+                             "the rows around it are kept") from None
+        if not isinstance(row, dict) or not {"id", "method", "reward"} <= set(row):
+            raise ValueError(f"{path}:{number}: a results row is a JSON object with id, method and reward, got "
+                             f"{line[:60]!r}; fix or remove that line, the rows around it are kept")
+        rows.append(row)
     return rows
 
 
@@ -74,15 +97,24 @@ def append_row(path: str | Path, row: dict[str, Any]) -> None:
         sink.write(json.dumps(row).encode("utf-8") + b"\n")
 
 
-def run_settings(config: LatentSeekConfig, model: Any, quantize: str | None, judge_tokens: int) -> dict[str, Any]:
+def run_settings(config: LatentSeekConfig, model: Any, judge_tokens: int) -> dict[str, Any]:
     """What a results row was computed with; part of the resume key (other settings, other rows).
 
+    ``model`` is a :class:`~latentseek_agents.model_spec.ModelSpec` or a loaded model.
+
     Example:
-        >>> run_settings(LatentSeekConfig(), "default", None, 128)["model"]
-        'default'
+        >>> from latentseek_agents.model_spec import ModelSpec
+        >>> run_settings(LatentSeekConfig(), ModelSpec("default", backend="torch"), 128)["backend"]
+        'torch'
     """
-    name = model if isinstance(model, str) else getattr(model, "source", None) or getattr(model, "name", repr(model))
-    return {**config.to_dict(), "model": str(name), "quantize": quantize, "judge_tokens": judge_tokens}
+    if isinstance(model, ModelSpec):
+        name, quantize, backend = model.source, model.quantize, model.resolved_backend()
+    else:
+        name = getattr(model, "source", None) or getattr(model, "name", repr(model))
+        quantize = getattr(model, "quantize", None)
+        backend = getattr(model, "backend", "torch")
+    return {**config.to_dict(), "model": str(name), "quantize": quantize, "backend": backend,
+            "judge_tokens": judge_tokens}
 
 
 def computed_with(row: dict[str, Any], settings: dict[str, Any]) -> bool:
@@ -96,6 +128,7 @@ def computed_with(row: dict[str, Any], settings: dict[str, Any]) -> bool:
     theirs = row.get("settings")
     if not isinstance(theirs, dict):
         return False
+    theirs = {"backend": "torch", **theirs}  # rows from before the llama.cpp backend ran on torch
     if row.get("reward") not in JUDGED_REWARDS:
         theirs = {**theirs, "judge_tokens": settings.get("judge_tokens")}
     return theirs == settings
@@ -114,6 +147,7 @@ def run_bench(
     limit: int | None = None,
     model: Any = "default",
     quantize: str | None = None,
+    backend: str | None = None,
     config: LatentSeekConfig | None = None,
     out: str | Path = "results.jsonl",
     plot: str | Path | None = None,
@@ -126,6 +160,9 @@ def run_bench(
 ) -> BenchReport:
     """Run every (method, reward) over the problems; rows already in ``out`` are skipped (resume).
 
+    ``model`` is a :class:`~latentseek_agents.model_spec.ModelSpec`, a name or path (with
+    ``quantize`` / ``backend``), or a loaded model (local runs only).
+
     With ``ray_workers=N`` the batches run on N Ray actors (:class:`~.executors.RayExecutor`; or pass
     your own ``executor``); rows arrive in any order into the same file. Failed rows (a worker
     died more often than Ray retries) are written too and tried again by the next run.
@@ -137,8 +174,6 @@ def run_bench(
         print(report)
     """
     from tqdm.auto import tqdm
-
-    from ..models import load_model
 
     for method in methods:
         if method not in METHODS:
@@ -160,7 +195,11 @@ def run_bench(
         raise PermissionError("code problems run model code: pass --allow-code-execution to acknowledge it")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    settings = run_settings(config, model, quantize, judge_tokens)
+    loaded = model if hasattr(model, "tokenizer") else None
+    if loaded is not None and (quantize is not None or backend is not None):
+        raise ValueError("quantize and backend apply when loading; this model object is already loaded")
+    spec = None if loaded is not None else as_model_spec(model, quantize=quantize, backend=backend)
+    settings = run_settings(config, loaded if loaded is not None else spec, judge_tokens)
     earlier = read_rows(out)
     notes = []
     others = [r for r in earlier if not computed_with(r, settings)]
@@ -177,11 +216,13 @@ def run_bench(
             tasks += [Task(method, reward_name, pending[i: i + batch_size]) for i in range(0, len(pending), batch_size)]
     bar = tqdm(total=sum(len(t.problems) for t in tasks), desc="bench", unit="problem", disable=not progress)
     if executor is None and ray_workers:
-        executor = RayExecutor(model, ray_workers, quantize=quantize)
+        if spec is None:
+            raise ValueError("the Ray runner needs the model as a name or path (each actor loads its own copy)")
+        executor = RayExecutor(spec, ray_workers)
     if executor is not None:
         rows_iter = executor.rows(tasks, config, judge_tokens=judge_tokens, allow_code_execution=allow_code_execution)
     else:
-        rows_iter = local_rows(load_model(model, quantize=quantize), tasks, config, judge_tokens=judge_tokens,
+        rows_iter = local_rows(loaded if loaded is not None else spec.load(), tasks, config, judge_tokens=judge_tokens,
                                allow_code_execution=allow_code_execution)
     right = seen = failed = 0
     try:

@@ -1,6 +1,7 @@
 """The latentseek command line, run in-process on a tiny model saved to a local directory."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +132,27 @@ def test_serve_takes_every_latentseek_setting():
     args = build_parser().parse_args(["serve", "--lr", "0.05", "--select", "best"])
     assert (args.lr, args.select, args.max_iters) == (0.05, "best", 2)
     assert all(hasattr(args, f) for f in LatentSeekConfig.__dataclass_fields__)
+
+
+def test_a_trace_path_that_cannot_be_opened_is_one_line_before_the_model_loads(capsys, monkeypatch):
+    import latentseek_agents.models as models
+
+    monkeypatch.setattr(models, "load_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    code, out, err = run(capsys, "solve", "What is 2 + 3?", "--trace", "/proc/version", "--no-progress")
+    assert code == 2 and out == ""
+    assert err.startswith("latentseek: error: --trace '/proc/version' can't be opened") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("line", ["[1, 2]", "42", '{"no": "id"}', "not json"])
+def test_a_results_line_that_is_not_a_row_names_file_and_line_and_keeps_the_file(capsys, model_dir, tmp_path,
+                                                                               line):
+    out_file = tmp_path / "rows.jsonl"
+    good = json.dumps({"id": "0", "method": "cot", "reward": "oracle", "correct": True})
+    out_file.write_text(f"{good}\n{line}\n{good}\n")
+    before = out_file.read_text()
+    data = Path(__file__).resolve().parents[2] / "data" / "gsm8k" / "test_dev.jsonl"
+    code, _, err = run(capsys, "bench", "--data", str(data), "--limit", "1", "--methods", "cot",
+                       "--reward", "oracle", "--model", model_dir, "--max-new-tokens", "4", "--out", str(out_file),
+                       "--no-progress")
+    assert code == 2 and f"{out_file}:2:" in err and err.count("\n") == 1
+    assert out_file.read_text() == before  # nothing computed earlier is lost

@@ -67,3 +67,9 @@ def test_threshold_rule_strict_by_default_inclusive_on_request():
     assert LatentSeekConfig(score_threshold=1.0, inclusive_threshold=True).passes(1.0)
     with pytest.raises(ValueError, match="inclusive_threshold must be a bool, got 1"):
         LatentSeekConfig(inclusive_threshold=1)
+
+
+def test_a_perfect_score_passes_whatever_the_threshold():
+    strict = LatentSeekConfig(score_threshold=1.0)
+    assert strict.passes(1.0) and not strict.passes(0.999)
+    assert LatentSeekConfig(score_threshold=0.8).passes(1.0) and not LatentSeekConfig().passes(0.8)

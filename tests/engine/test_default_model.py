@@ -1,4 +1,5 @@
-"""End to end on the embedded default model (SmolLM2-135M-Instruct, real weights, CPU), short budgets."""
+"""End to end on the embedded default model (SmolLM2-135M-Instruct, real weights, CPU), short budgets,
+on both backends (torch, and llama.cpp where llama-cpp-python is installed)."""
 
 import json
 
@@ -6,6 +7,7 @@ import pytest
 import torch
 
 from latentseek_agents import LatentSeek, LatentSeekConfig, load_model
+from latentseek_agents.backends import is_llama_cpp_available
 from latentseek_agents.cli import main
 from latentseek_agents.generation import generate
 from latentseek_agents.prompts import build_messages, render_prompt
@@ -14,15 +16,21 @@ from latentseek_agents.rewards import MathAnswer
 pytestmark = pytest.mark.default_model
 
 
-@pytest.fixture(scope="module")
-def default_lm():
-    return load_model()
+BACKENDS = ["torch", pytest.param("llama_cpp", marks=pytest.mark.skipif(
+    not is_llama_cpp_available(), reason="llama-cpp-python is not installed (the llama_cpp extra)"))]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def default_lm(request):
+    return load_model(backend=request.param)
 
 
 def test_the_default_model_loads_offline_on_cpu_once(default_lm):
     assert default_lm.name == "SmolLM2-135M-Instruct" and default_lm.source == "default"
-    assert default_lm.device.type == "cpu" and default_lm.dtype == torch.float32
-    assert load_model() is default_lm and load_model("default") is default_lm
+    assert load_model(backend=default_lm.backend) is default_lm
+    assert load_model("default", backend=default_lm.backend) is default_lm
+    if default_lm.backend == "torch":
+        assert default_lm.device.type == "cpu" and default_lm.dtype == torch.float32
     assert default_lm.eos_token_ids == [2]
     prompt = default_lm.tokenizer.decode(render_prompt(default_lm.tokenizer, build_messages("Hi")))
     assert prompt.startswith("<|im_start|>system\nPlease reason step by step")
@@ -32,8 +40,8 @@ def test_the_default_model_loads_offline_on_cpu_once(default_lm):
 def test_real_hidden_states_decode_to_the_generated_tokens(default_lm):
     prompt = render_prompt(default_lm.tokenizer, build_messages("What is 12 + 30?"))
     gen = generate(default_lm, [prompt], 12, capture_hidden=12)[0]
-    with torch.no_grad():
-        assert default_lm.lm_head(gen.hidden).argmax(-1).tolist() == gen.tokens
+    weight, bias = default_lm.lm_head_fp32()
+    assert torch.nn.functional.linear(gen.hidden, weight, bias).argmax(-1).tolist() == gen.tokens
     assert default_lm.tokenizer.decode(gen.tokens).strip()  # fluent text, not empty
 
 
@@ -50,9 +58,9 @@ def test_latentseek_runs_end_to_end_with_the_papers_settings(default_lm):
         assert update.changed_positions > 0  # lr 0.03 moves a 135M model's tokens (method.md)
 
 
-def test_cli_json_on_the_default_model(capsys):
+def test_cli_json_on_the_default_model(default_lm, capsys):
     code = main(["solve", "What is 12 + 30?", "--reference", "42", "--max-iters", "1",
-                 "--max-new-tokens", "24", "--json", "--no-progress"])
+                 "--max-new-tokens", "24", "--json", "--no-progress", "--backend", default_lm.backend])
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     assert len(data["trace"]) == data["iterations"] + 1 <= 2

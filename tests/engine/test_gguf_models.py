@@ -100,8 +100,8 @@ def test_a_gguf_path_loads_like_the_default_from_one_copy_keyed_by_digest(tmp_pa
     copy = tmp_path / "elsewhere" / "smol.gguf"
     copy.parent.mkdir()
     copy.write_bytes(_default_gguf().read_bytes())
-    by_path = load_model(str(copy), device="cpu")
-    default = load_model("default")
+    by_path = load_model(str(copy), device="cpu", backend="torch")
+    default = load_model("default", backend="torch")
     assert by_path is not default and (by_path.name, default.name) == ("smol", "SmolLM2-135M-Instruct")
     folders = [p for p in (tmp_path / "cache" / "gguf").iterdir() if p.is_dir()]
     assert [p.name for p in folders] == [file_sha256(copy)[:24]]  # same bytes at two paths: one copy

@@ -2,8 +2,10 @@
 
 import time
 
+import pytest
+
 from latentseek_agents import CheckResult
-from latentseek_agents.scoring import score_completions
+from latentseek_agents.scoring import as_check_fn, score_completion, score_completions
 
 CONTEXTS = [{"prompt": "q1", "reference": "1"}, {"prompt": "q2", "reference": "2"}]
 
@@ -127,3 +129,21 @@ def test_reward_calls_that_cannot_be_stopped_are_capped():
     refused = [r for r in results if r.error.startswith(f"not run: {MAX_LINGERING_REWARDS} timed-out")]
     assert len(timed_out) + len(refused) == len(results) and len(timed_out) <= MAX_LINGERING_REWARDS
     assert results[-1] in refused and results[-2] in refused  # never more than the cap left running
+
+
+def test_a_timed_reward_in_its_own_thread_stops_when_its_caller_is_cancelled():
+    import threading
+
+    from latentseek_agents.cancel import Cancelled, cancel_scope, check_cancelled
+
+    def patient(text):
+        while True:  # a model-backed judge checks at each decoding step
+            check_cancelled()
+            time.sleep(0.01)
+
+    stop = threading.Event()
+    threading.Timer(0.2, stop.set).start()
+    start = time.monotonic()
+    with pytest.raises(Cancelled), cancel_scope(event=stop):
+        score_completion(as_check_fn(patient), "x", timeout_s=60)
+    assert time.monotonic() - start < 30  # at the cancel, not at the 60 s time bound

@@ -408,3 +408,27 @@ def test_each_attempt_records_whether_it_used_its_whole_budget(tiny_lm):
     trace = short.solve("What is 2 + 3?").trace
     assert [a.tokens for a in trace] == [5, 5, 5]  # a random model does not stop within 5 tokens
     assert all(a.truncated for a in trace)
+
+
+# ---------------------------------------------------------------- misuse is refused by name, before any work
+def test_an_empty_batch_is_an_empty_result_and_an_empty_stream(tiny_lm):
+    seeker = LatentSeek(tiny_lm, reward=lambda text: 0.0, config=LatentSeekConfig(max_iters=1, max_new_tokens=4))
+    assert seeker.solve_batch([]) == []
+    stream = seeker.iter_solve([])
+    assert list(stream) == []
+    stream.close()  # a real generator: closing it is always allowed
+    with pytest.raises(ValueError, match="non-empty list"):
+        seeker.solve([])  # one problem that is an empty conversation
+
+
+def test_bytes_and_a_non_callable_on_attempt_are_named(tiny_lm):
+    seeker = LatentSeek(tiny_lm, reward=lambda text: 0.0, config=LatentSeekConfig(max_iters=1, max_new_tokens=4))
+    with pytest.raises(ValueError, match=r"got bytes \(decode bytes to text first\)"):
+        seeker.solve(b"What is 2 + 2?")
+    with pytest.raises(ValueError, match="on_attempt must be None or a callable"):
+        seeker.solve("What is 2 + 2?", on_attempt="nope")
+
+
+def test_a_model_that_is_not_one_is_named_as_such():
+    with pytest.raises(ValueError, match="model must be None, 'default', a hub id or path.*got object"):
+        LatentSeek(object())

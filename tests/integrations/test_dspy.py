@@ -266,3 +266,40 @@ def test_fail_count_is_a_per_call_budget():
             strict(question="What is 2 + 2?")
     assert info.value.latentseek_attempts == []
     assert len(calls) == 5
+
+
+# ---------------------------------------------------------------- no input is dropped silently
+def test_the_engine_checks_model_and_device_at_construction():
+    with pytest.raises(ValueError, match="model must be 'default', a hub id"):
+        LatentSeekEngine(model=3.5)
+    with pytest.raises(ValueError, match="device must be"):
+        LatentSeekEngine(model="default", backend="torch", device="tpu")
+
+
+def test_the_module_refuses_an_input_the_inner_module_does_not_take():
+    program = LatentSeekModule(cot(), N=2, reward_fn=lambda args, pred: 1.0, threshold=1.0)
+    with dspy.context(lm=lm_for(formatted_model()), **NO_FALLBACK):
+        with pytest.raises(ValueError, match=r"unknown input 'questoin' \(did you mean 'question'\?\)"):
+            program(questoin="What is 2 + 2?")
+
+
+def test_a_skipping_reward_shows_as_no_score_and_a_skip():
+    program = LatentSeekModule(cot(), N=3, reward_fn=lambda args, pred: None, threshold=1.0)
+    with dspy.context(lm=lm_for(formatted_model()), **NO_FALLBACK):
+        pred = program(question="What is 2 + 2?")
+    assert pred.score is None and pred.iterations == 0
+    assert pred.latentseek_attempts[0]["skipped"] is True and pred.latentseek_attempts[0]["score"] is None
+
+
+def test_a_reward_that_is_a_dspy_module_is_not_a_parameter_of_the_program():
+    class Judge(dspy.Module):
+        def __init__(self):
+            super().__init__()
+            self.grade = dspy.Predict("answer -> grade: float")
+
+        def forward(self, args, pred):
+            return 1.0
+
+    program = LatentSeekModule(cot(), N=2, reward_fn=Judge(), threshold=1.0)
+    names = [name for name, _ in program.named_parameters()]
+    assert names and not any("grade" in name for name in names)

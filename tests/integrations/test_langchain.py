@@ -373,3 +373,48 @@ def test_the_tools_own_fields_reach_the_tool_and_settings_reach_its_search(tiny)
     assert tool.runnable.max_iters == 1
     with pytest.raises(ValidationError, match="did you mean 'max_iters'"):
         LatentSeekTool(model=tiny, max_iter=1)
+
+
+# ---------------------------------------------------------------- no input is dropped silently
+def test_an_empty_conversation_is_a_clear_error(tiny):
+    model = chat(tiny)
+    with pytest.raises(ValueError, match="at least one message, got an empty conversation"):
+        model.invoke([])
+    with pytest.raises(ValueError, match="at least one message"):
+        list(model.stream([]))
+
+
+def test_a_misspelt_configurable_key_is_refused_and_other_runnables_keys_pass(tiny):
+    model = chat(tiny)
+    with pytest.raises(ValueError, match=r"unknown setting 'max_iter' \(did you mean 'max_iters'\?\)"):
+        model.invoke("What is 2 + 3?", config={"configurable": {"max_iter": 1}})
+    with pytest.raises(ValueError, match="did you mean 'reference'"):
+        runnable(tiny).invoke("What is 2 + 3?", config={"configurable": {"refernce": "5"}})
+    out = model.invoke("What is 2 + 3?", config={"configurable": {"thread_id": "t1", "max_iters": 0}})
+    assert out.response_metadata["latentseek"]["iterations"] == 0  # LangGraph's keys are not ours
+
+
+def test_the_runnables_dict_input_refuses_unknown_and_conflicting_keys(tiny):
+    seek = runnable(tiny)
+    with pytest.raises(ValueError, match=r"unknown input key 'refrence' \(did you mean 'reference'\?\)"):
+        seek.invoke({"question": "What is 2 + 3?", "refrence": "5"})
+    with pytest.raises(ValueError, match="exactly one of 'question' and 'messages', got both"):
+        seek.invoke({"question": "a", "messages": [("human", "b")]})
+
+
+def test_the_tool_refuses_settings_beside_a_runnable_bad_names_and_extra_arguments(tiny):
+    with pytest.raises(ValueError, match="max_iters would be ignored beside runnable="):
+        LatentSeekTool(runnable=runnable(tiny), max_iters=3)
+    with pytest.raises(ValueError, match="name must be 1-64 letters"):
+        LatentSeekTool(runnable=runnable(tiny), name="solve it!")
+    tool = LatentSeekTool(runnable=runnable(tiny, max_iters=0))
+    with pytest.raises(ValidationError, match="extra"):
+        tool.invoke({"question": "What is 2 + 3?", "hint": "5"})
+
+
+def test_wrappers_take_the_model_settings_and_check_them_at_construction(tiny):
+    assert ChatLatentSeek(model="default", backend="torch", quantize="int8").quantize == "int8"
+    with pytest.raises(ValidationError, match="backend must be one of"):
+        ChatLatentSeek(model="default", backend="onnx")
+    with pytest.raises(ValidationError, match="quantize apply when loading; this model object is already loaded"):
+        ChatLatentSeek(model=tiny, quantize="int8")

@@ -162,3 +162,14 @@ def test_property_a_fraction_equals_its_reduced_form(p, q):
 def test_property_any_text_gives_a_valid_result(text):
     result = MathAnswer(timeout_s=3).check(text, reference="72")
     assert result.score in (0.0, 1.0, None)
+
+
+@pytest.mark.parametrize("reference", [float("nan"), float("inf"), b"72", ["72"], True])
+def test_a_reference_is_text_or_a_finite_number(reference):
+    with pytest.raises(ValueError, match="reference must be text or a finite number"):
+        MathAnswer().check("\\boxed{nan} \\boxed{72}", reference=reference)
+
+
+def test_numeric_references_are_compared_as_numbers():
+    assert MathAnswer().check("so \\boxed{72}", reference=72).score == 1.0
+    assert MathAnswer().check("so \\boxed{0.5}", reference=0.5).score == 1.0

@@ -240,3 +240,9 @@ def test_the_reduced_isolation_fallback_still_runs_and_says_so(monkeypatch):
     monkeypatch.setattr(sandbox, "isolation_level", lambda: "rlimits-only")
     result = humaneval_check(HUMANEVAL[2], HUMANEVAL[2]["canonical_solution"])
     assert result.score == 1.0 and result.details["isolation"] == "rlimits-only"
+
+
+@pytest.mark.parametrize("kwargs", [{"tests": 123}, {"tests": "assert True", "entry_point": 7}])
+def test_tests_and_entry_point_must_be_text(kwargs):
+    with pytest.raises(ValueError, match=r"must be None or .*\(a str\), got int"):
+        UnitTests(allow_execution=True, **kwargs)

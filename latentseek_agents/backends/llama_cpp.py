@@ -1,0 +1,358 @@
+"""GGUF models run natively by llama.cpp (llama-cpp-python's low-level API, which mirrors llama.h).
+
+What the engine needs, measured against the torch path on the same file (see
+``cookbook/results/llamacpp_backend.md``):
+
+- the final-norm hidden state of every generated token (exactly what the LM head consumes) with
+  its logits: ``embeddings=True`` and pooling NONE, switched on only for the decode calls whose
+  outputs are captured (with embeddings on, every token of a batch becomes an output row);
+- the LM head as a float32 tensor: ``output.weight`` (``token_embd.weight`` when tied) dequantized
+  from the file with the ``gguf`` package, once, the first time a latent update needs it;
+- one sequence id per prompt row in one context: a prompt is prefilled once, and each continuation
+  first drops that row's previous answer (``llama_memory_seq_rm`` back to the prompt's length);
+- the HF tokenizer of the same file (token ids in, token ids out: llama.cpp never tokenizes),
+  converted once and cached beside the other converted models.
+
+Numerics depend on batch shape (a prompt alone vs in a batch), as with int8 on torch. llama.cpp's
+OpenMP threads spin-wait: this module sets ``OMP_WAIT_POLICY=PASSIVE`` unless it is set, and its
+per-call log lines go to the ``latentseek_agents.llama_cpp`` logger (errors only).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..cancel import check_cancelled
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+__all__ = ["LlamaCppModel", "LlamaPromptCache", "load_llama_cpp"]
+
+_log = logging.getLogger("latentseek_agents.llama_cpp")
+_BATCH = 512          # tokens per llama_decode call (n_batch = n_ubatch)
+_ROOM = 1024          # default tokens reserved per row after its prompt when the caller gives none
+_LOG_CALLBACK: Any = None  # kept alive for as long as llama.cpp may call it
+_last_error = threading.local()  # llama.cpp's last error line in this thread (for our exceptions)
+
+
+def _lib() -> Any:
+    """``llama_cpp`` imported once, with its log lines routed to our logger and passive OpenMP waits."""
+    global _LOG_CALLBACK
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when llama.cpp's OpenMP runtime starts
+    import llama_cpp
+
+    if _LOG_CALLBACK is None:
+        @llama_cpp.llama_log_callback
+        def forward(level: int, text: bytes, _user: Any) -> None:
+            if level == 4:  # GGML_LOG_LEVEL_ERROR (NONE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5)
+                _last_error.text = text.decode("utf-8", errors="replace").rstrip()
+                _log.error(_last_error.text)
+
+        _LOG_CALLBACK = forward
+        llama_cpp.llama_log_set(_LOG_CALLBACK, ctypes.c_void_p(0))
+        llama_cpp.llama_backend_init()
+    return llama_cpp
+
+
+def _tokenizer_for(path: Path) -> Any:
+    """The HF tokenizer of a GGUF file, converted once and cached (keyed by path, size and mtime)."""
+    from transformers import AutoTokenizer
+
+    from ..gguf_models import default_model_cache_dir
+
+    stat = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:24]
+    folder = default_model_cache_dir() / "gguf_tokenizers" / key
+    if (folder / "tokenizer_config.json").is_file():
+        return AutoTokenizer.from_pretrained(str(folder))
+    tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    try:
+        tmp = folder.with_name(f".{key}.{os.getpid()}")
+        tokenizer.save_pretrained(str(tmp))
+        os.replace(tmp, folder)
+    except OSError as exc:  # a read-only cache only costs the conversion next time
+        _log.warning("could not cache the tokenizer of %s: %s", path, exc)
+    return tokenizer
+
+
+class _Context:
+    """One llama.cpp context (its KV memory holds ``n_seq`` sequences of ``per_seq`` cells each)."""
+
+    def __init__(self, owner: LlamaCppModel, n_seq: int, per_seq: int) -> None:
+        lib = owner.lib
+        params = lib.llama_context_default_params()
+        params.n_seq_max = n_seq
+        params.n_ctx = n_seq * per_seq
+        params.n_batch = params.n_ubatch = _BATCH
+        params.n_threads = params.n_threads_batch = owner.n_threads
+        params.embeddings = False
+        params.pooling_type = lib.LLAMA_POOLING_TYPE_NONE
+        params.kv_unified = False  # a stream per row: attention reads only that row's cells
+        params.no_perf = True
+        ctx = lib.llama_init_from_model(owner.handle, params)
+        if not ctx:
+            raise MemoryError(f"llama.cpp could not create a context of {n_seq} x {per_seq} tokens")
+        self.lib, self.ctx, self.n_seq, self.per_seq = lib, ctx, n_seq, per_seq
+        self.memory = lib.llama_get_memory(ctx)
+        self.batch = lib.llama_batch_init(_BATCH, 0, 1)
+        self.embeddings = False
+        self._finalizer = weakref.finalize(self, _free_context, lib, ctx, self.batch)
+
+    def set_embeddings(self, on: bool) -> None:
+        if on != self.embeddings:
+            self.lib.llama_set_embeddings(self.ctx, on)
+            self.embeddings = on
+
+    def decode(self, entries: Sequence[tuple[int, int, int, bool]]) -> None:
+        """Decode ``(token, position, sequence, output)`` entries (at most ``_BATCH`` at once)."""
+        batch = self.batch
+        for k, (token, pos, seq, output) in enumerate(entries):
+            batch.token[k] = token
+            batch.pos[k] = pos
+            batch.n_seq_id[k] = 1
+            batch.seq_id[k][0] = seq
+            batch.logits[k] = 1 if output else 0
+        batch.n_tokens = len(entries)
+        status = self.lib.llama_decode(self.ctx, batch)
+        if status != 0:
+            raise RuntimeError(f"llama_decode failed with status {status} (batch of {len(entries)} tokens, "
+                               f"context of {self.n_seq} x {self.per_seq} cells)")
+
+    def logits(self, index: int, vocab: int) -> np.ndarray:
+        import numpy as np
+
+        return np.ctypeslib.as_array(self.lib.llama_get_logits_ith(self.ctx, index), shape=(vocab,)).copy()
+
+    def hidden(self, index: int, width: int) -> np.ndarray:
+        import numpy as np
+
+        return np.ctypeslib.as_array(self.lib.llama_get_embeddings_ith(self.ctx, index), shape=(width,)).copy()
+
+
+def _free_context(lib: Any, ctx: Any, batch: Any) -> None:
+    lib.llama_batch_free(batch)
+    lib.llama_free(ctx)
+
+
+@dataclass
+class LlamaPromptCache:
+    """Prompts prefilled once in one llama.cpp context, a sequence id per row.
+
+    Attributes:
+        lengths: real token count of each prompt.
+        prompts: the prompts' token ids (to rebuild a larger context when a continuation needs one).
+        last_logits: float32 next-token logits after each prompt, shape [B, V].
+        last_hidden: float32 hidden state at each prompt's last position, shape [B, d].
+    """
+
+    lengths: list[int]
+    prompts: list[list[int]]
+    last_logits: Any
+    last_hidden: Any
+    context: _Context = field(repr=False, default=None)  # type: ignore[assignment]
+
+
+class LlamaCppModel:
+    """A GGUF file loaded by llama.cpp, with the HF tokenizer of the same file.
+
+    Use :func:`~latentseek_agents.models.load_model` (``backend="llama_cpp"`` or ``"auto"``), which
+    caches one per process. Attributes match :class:`~latentseek_agents.models.LoadedModel`'s where
+    the engine reads them (``tokenizer``, ``name``, ``source``, ``lock``, ``eos_token_ids``,
+    ``context_length``, ``lm_head_fp32()``).
+
+    Example:
+        >>> lm = load_model("default", backend="llama_cpp")          # doctest: +SKIP
+        >>> lm.backend, lm.name
+        ('llama_cpp', 'SmolLM2-135M-Instruct')
+    """
+
+    backend = "llama_cpp"
+
+    def __init__(self, path: str | os.PathLike[str], *, name: str | None = None, source: str | None = None,
+                 n_threads: int | None = None) -> None:
+        from ..gguf_models import inspect_gguf
+
+        lib = _lib()
+        self.path = Path(path)
+        inspect_gguf(self.path)  # not a file, not GGUF, truncated: named before llama.cpp sees it
+        if n_threads is not None and (not isinstance(n_threads, int) or isinstance(n_threads, bool)
+                                      or n_threads < 1):
+            raise ValueError(f"n_threads must be a positive int, got {n_threads!r}")
+        self.n_threads = n_threads or max(1, len(os.sched_getaffinity(0)))
+        params = lib.llama_model_default_params()
+        handle = lib.llama_model_load_from_file(str(self.path).encode(), params)
+        if not handle:
+            reason = getattr(_last_error, "text", "") or "no reason given"
+            raise ValueError(f"llama.cpp could not load {str(self.path)!r}: {reason}")
+        self.lib, self.handle = lib, handle
+        self._finalizer = weakref.finalize(self, lib.llama_model_free, handle)
+        vocab = lib.llama_model_get_vocab(handle)
+        self.vocab_size = lib.llama_vocab_n_tokens(vocab)
+        self.hidden_size = lib.llama_model_n_embd(handle)
+        self.context_length: int | None = lib.llama_model_n_ctx_train(handle) or None
+        self.tokenizer = _tokenizer_for(self.path)
+        if len(self.tokenizer) > self.vocab_size:
+            raise ValueError(f"the tokenizer of {self.path.name} has {len(self.tokenizer)} tokens, the model "
+                             f"{self.vocab_size}")
+        ids = [getattr(self.tokenizer, "eos_token_id", None), lib.llama_vocab_eos(vocab)]
+        self.eos_token_ids = list(dict.fromkeys(i for i in ids if isinstance(i, int) and i >= 0))
+        if self.tokenizer.pad_token_id is None and self.eos_token_ids:
+            self.tokenizer.pad_token_id = self.eos_token_ids[0]
+        self.name = name or self.path.name.removesuffix(".gguf")
+        self.source = source if source is not None else str(path)
+        self.lock = threading.RLock()
+        self._lm_head: Any = None
+
+    def __repr__(self) -> str:
+        return f"LlamaCppModel({self.name!r}, n_threads={self.n_threads})"
+
+    # ------------------------------------------------------------------ the LM head
+    def lm_head_fp32(self) -> tuple[torch.Tensor, None]:
+        """The LM head's weight [V, d] in float32, dequantized from the file once (no bias)."""
+        if self._lm_head is None:
+            import torch
+            from gguf import GGUFReader
+            from gguf.quants import dequantize
+
+            tensors = {t.name: t for t in GGUFReader(str(self.path)).tensors}
+            tensor = tensors.get("output.weight") or tensors.get("token_embd.weight")
+            if tensor is None:
+                raise ValueError(f"{self.path.name} has neither output.weight nor token_embd.weight")
+            weight = dequantize(tensor.data, tensor.tensor_type).reshape(self.vocab_size, self.hidden_size)
+            self._lm_head = (torch.from_numpy(weight.astype("float32", copy=False)), None)
+        return self._lm_head
+
+    # ------------------------------------------------------------------ decoding
+    def _feed(self, context: _Context, rows: dict[int, list[int]], start: dict[int, int],
+              hidden: bool) -> dict[int, tuple[Any, Any]]:
+        """Append each row's tokens to its sequence; return (logits, hidden or None) after its last token.
+
+        Everything but each row's last token is decoded with no outputs; the last tokens form one
+        batch of output rows (with embeddings only when ``hidden`` is asked for).
+        """
+        context.set_embeddings(False)
+        body = [(tok, start[r] + j, r, False) for r, toks in rows.items() for j, tok in enumerate(toks[:-1])]
+        for k in range(0, len(body), _BATCH):
+            check_cancelled()
+            context.decode(body[k:k + _BATCH])
+        context.set_embeddings(hidden)
+        last = [(r, toks[-1], start[r] + len(toks) - 1) for r, toks in rows.items()]
+        out: dict[int, tuple[Any, Any]] = {}
+        for k in range(0, len(last), _BATCH):
+            chunk = last[k:k + _BATCH]
+            context.decode([(tok, pos, r, True) for r, tok, pos in chunk])
+            for j, (r, _, _) in enumerate(chunk):
+                out[r] = (context.logits(j, self.vocab_size),
+                          context.hidden(j, self.hidden_size) if hidden else None)
+        return out
+
+    def prefill(self, prompts: Sequence[Sequence[int]], room: int | None = None) -> LlamaPromptCache:
+        """Encode each prompt once into its own sequence; ``room`` tokens per row are kept for answers."""
+        import numpy as np
+
+        longest = max(len(p) for p in prompts)
+        room = _ROOM if room is None else max(int(room), 1)
+        if self.context_length is not None:
+            room = max(1, min(room, self.context_length - longest))
+        per_seq = -(-(longest + room) // 256) * 256
+        with self.lock:
+            context = _Context(self, len(prompts), per_seq)
+            outs = self._feed(context, {r: list(p) for r, p in enumerate(prompts)}, dict.fromkeys(range(len(prompts)), 0),
+                              hidden=True)
+        return LlamaPromptCache(lengths=[len(p) for p in prompts], prompts=[list(p) for p in prompts],
+                                last_logits=np.stack([outs[r][0] for r in range(len(prompts))]),
+                                last_hidden=np.stack([outs[r][1] for r in range(len(prompts))]), context=context)
+
+    def _room_for(self, prompt: LlamaPromptCache, need: int) -> None:
+        """Rebuild the prompts' context with ``need`` cells per row when it is smaller (re-prefilled)."""
+        if need <= prompt.context.per_seq:
+            return
+        rebuilt = self.prefill(prompt.prompts, room=need - min(prompt.lengths))
+        prompt.context = rebuilt.context
+
+    def continue_decoding(self, prompt: LlamaPromptCache, rows: Sequence[int], budgets: Sequence[int], *,
+                          prefixes: Sequence[Sequence[int]] | None, capture_hidden: int, stop: Collection[int],
+                          temperature: float, generator: Any) -> list[tuple[list[int], list[Any]]]:
+        """Decode after prompts ``rows`` (each row at most once); see :func:`generation.continue_decoding`."""
+        import numpy as np
+        import torch
+
+        from ..generation import next_tokens
+
+        if len(set(rows)) != len(rows):
+            raise ValueError("the llama_cpp backend continues each prompt row at most once per call; prefill "
+                             "the prompt once per candidate")
+        outputs: dict[int, list[int]] = {r: [] for r in rows}
+        captured: dict[int, list[Any]] = {r: [] for r in rows}
+        with self.lock:
+            need = max(prompt.lengths[r] + (len(prefixes[k]) if prefixes else 0) + budgets[k]
+                       for k, r in enumerate(rows))
+            self._room_for(prompt, need)
+            context = prompt.context
+            for r in rows:  # drop the row's previous answer: its prompt stays cached
+                self.lib.llama_memory_seq_rm(context.memory, r, prompt.lengths[r], -1)
+            position = {r: prompt.lengths[r] for r in rows}
+            if prefixes is None:
+                state = {r: (prompt.last_logits[r], prompt.last_hidden[r]) for r in rows}
+            else:
+                state = self._feed(context, {r: list(p) for r, p in zip(rows, prefixes)}, position,
+                                   hidden=capture_hidden > 0)
+                for r, p in zip(rows, prefixes):
+                    position[r] += len(p)
+            budget = dict(zip(rows, budgets))
+            alive = [r for r in rows if budget[r] > 0]
+            while alive:
+                check_cancelled()
+                logits = torch.from_numpy(np.stack([state[r][0] for r in alive]))
+                chosen = next_tokens(logits, temperature, generator).tolist()
+                step = []
+                for r, token in zip(alive, chosen):
+                    outputs[r].append(token)
+                    if len(captured[r]) < capture_hidden:
+                        captured[r].append(state[r][1])
+                    if not (token in stop or len(outputs[r]) >= budget[r]):
+                        step.append((r, token))
+                alive = [r for r, _ in step]
+                if not alive:
+                    break
+                want = any(len(captured[r]) < capture_hidden for r in alive)
+                context.set_embeddings(want)
+                context.decode([(token, position[r], r, True) for r, token in step])
+                for j, (r, _) in enumerate(step):
+                    position[r] += 1
+                    state[r] = (context.logits(j, self.vocab_size), context.hidden(j, self.hidden_size) if want
+                                else None)
+        return [(outputs[r], captured[r]) for r in rows]
+
+    def next_token_logits(self, ids: Sequence[int]) -> torch.Tensor:
+        """Float32 logits of the token after ``ids`` (one sequence, nothing kept)."""
+        import torch
+
+        with self.lock:
+            context = _Context(self, 1, -(-(len(ids) + 1) // 256) * 256)
+            logits, _ = self._feed(context, {0: list(ids)}, {0: 0}, hidden=False)[0]
+        return torch.from_numpy(logits)
+
+
+def load_llama_cpp(path: str | os.PathLike[str], *, name: str | None = None, source: str | None = None,
+                   **options: Any) -> LlamaCppModel:
+    """Load a GGUF file on llama.cpp; ``options``: ``n_threads`` (default: every CPU this process may use).
+
+    Example:
+        >>> lm = load_llama_cpp("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", n_threads=1)   # doctest: +SKIP
+    """
+    unknown = sorted(set(options) - {"n_threads"})
+    if unknown:
+        raise ValueError(f"backend='llama_cpp' takes the load option n_threads; got {', '.join(unknown)}")
+    return LlamaCppModel(path, name=name, source=source, **options)

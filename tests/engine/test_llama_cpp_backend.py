@@ -1,0 +1,157 @@
+"""The llama.cpp backend: the same engine view of a GGUF model as torch's, checked against torch on the
+embedded default model (SmolLM2-135M-Instruct, a Q4_1 GGUF), and the ``"auto"`` rule."""
+
+import pytest
+import torch
+
+from latentseek_agents import LatentSeek, LatentSeekConfig, load_model
+from latentseek_agents import backends
+from latentseek_agents.backends import resolve_backend
+from latentseek_agents.cancel import Cancelled, cancel_scope
+from latentseek_agents.generation import continue_decoding, generate, next_token_logits, prefill
+from latentseek_agents.gguf_models import GGUFError
+from latentseek_agents.model_spec import ModelSpec
+from latentseek_agents.prompts import build_messages, render_prompt
+from latentseek_agents.rewards import MathAnswer
+
+needs_llama = pytest.mark.skipif(not backends.is_llama_cpp_available(),
+                                 reason="llama-cpp-python is not installed (the llama_cpp extra)")
+QUESTION = "Natalia sold clips to 48 of her friends in April, and then half as many in May. How many clips in all?"
+
+
+# ---------------------------------------------------------------- the auto rule (nothing is loaded)
+def test_auto_picks_torch_for_hub_models_and_torch_only_settings():
+    assert resolve_backend("auto", "Qwen/Qwen2.5-7B-Instruct") == "torch"
+    assert resolve_backend("auto", "model.gguf", dtype="bfloat16") == "torch"
+    assert resolve_backend("auto", "model.gguf", quantize="int8") == "torch"
+    assert resolve_backend("auto", "model.gguf", load_options=True) == "torch"
+    assert resolve_backend("torch", "default") == "torch"
+
+
+@needs_llama
+def test_auto_picks_llama_cpp_for_a_gguf_on_the_cpu():
+    assert resolve_backend("auto", "default") == "llama_cpp"
+    assert resolve_backend("auto", "x/model.GGUF", device="cpu") == "llama_cpp"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"model": "Qwen/Qwen2.5-7B-Instruct"}, "runs GGUF files"),
+    ({"device": "cuda"}, "runs on the CPU; got device 'cuda'"),
+    ({"quantize": "int8"}, "quantize apply to backend='torch' only"),
+    ({"dtype": "float16"}, "dtype apply to backend='torch' only"),
+])
+def test_llama_cpp_refuses_what_it_cannot_honour_by_name(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        resolve_backend("llama_cpp", **{"model": "default", **kwargs})
+
+
+def test_llama_cpp_without_the_package_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(backends, "is_llama_cpp_available", lambda: False)
+    with pytest.raises(ImportError, match=r"pip install .*llama-cpp-python==0.3.36"):
+        load_model("default", backend="llama_cpp")
+    assert resolve_backend("auto", "default") == "torch"  # auto falls back quietly
+
+
+def test_unknown_backend_is_refused_everywhere():
+    with pytest.raises(ValueError, match="backend must be one of"):
+        load_model("default", backend="onnx")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        ModelSpec(backend="onnx")
+
+
+# ---------------------------------------------------------------- against torch on real weights
+@pytest.fixture(scope="module")
+def pair():
+    if not backends.is_llama_cpp_available():
+        pytest.skip("llama-cpp-python is not installed (the llama_cpp extra)")
+    return load_model(backend="llama_cpp", n_threads=1), load_model(backend="torch")
+
+
+@pytest.fixture(scope="module")
+def prompt(pair):
+    return render_prompt(pair[0].tokenizer, build_messages(QUESTION))
+
+
+pytestmark = pytest.mark.default_model
+
+
+def test_it_is_the_same_model_seen_the_same_way(pair, prompt):
+    llama, torch_lm = pair
+    assert llama.backend == "llama_cpp" and torch_lm.backend == "torch"
+    assert prompt == render_prompt(torch_lm.tokenizer, build_messages(QUESTION))  # one tokenizer
+    assert llama.eos_token_ids == torch_lm.eos_token_ids and llama.context_length == torch_lm.context_length
+    assert torch.equal(llama.lm_head_fp32()[0], torch_lm.lm_head_fp32()[0])  # the head, dequantized from the file
+
+
+def test_greedy_tokens_and_hidden_states_match_torch(pair, prompt):
+    ours, theirs = (generate(lm, [prompt], 24, capture_hidden=24)[0] for lm in pair)
+    same = next((i for i, (a, b) in enumerate(zip(ours.tokens, theirs.tokens)) if a != b), len(ours.tokens))
+    assert same >= 12  # Q4_1 arithmetic in llama.cpp vs dequantized float32: measured 27 equal tokens
+    cosine = torch.nn.functional.cosine_similarity(ours.hidden[:same], theirs.hidden[:same], dim=-1)
+    assert cosine.min() > 0.998
+    weight, _ = pair[0].lm_head_fp32()
+    decoded = (ours.hidden @ weight.T).argmax(-1).tolist()  # the states feed the LM head; llama.cpp's own
+    assert sum(a == b for a, b in zip(decoded, ours.tokens)) >= 0.9 * len(ours.tokens)  # runs in int8: near-ties
+
+
+def test_a_continuation_reuses_the_prompt_and_equals_re_encoding_it(pair, prompt):
+    llama = pair[0]
+    first = generate(llama, [prompt], 30)[0].tokens
+    cached = prefill(llama, [prompt, prompt[:-4]], room=30)
+    again = continue_decoding(llama, cached, [0], 30)[0].tokens
+    from_prefix = continue_decoding(llama, cached, [0], 20, prefixes=[first[:6]])[0].tokens
+    assert again == first  # the earlier answer was dropped, the prompt kept
+    # The model goes on after the prefix (it does not repeat it). Exact identity beyond a few tokens is not
+    # promised: numerics depend on batch shape and on where the KV cells sit, as with int8 on torch.
+    assert from_prefix[:3] == first[6:9]
+
+
+def test_a_continuation_larger_than_the_room_grows_the_context(pair, prompt):
+    llama = pair[0]
+    small = prefill(llama, [prompt], room=4)
+    assert continue_decoding(llama, small, [0], 250, stop_ids=())[0].tokens[:40] == \
+        generate(llama, [prompt], 40)[0].tokens
+
+
+def test_a_row_is_continued_once_per_call(pair, prompt):
+    cached = prefill(pair[0], [prompt], room=8)
+    with pytest.raises(ValueError, match="at most once per call"):
+        continue_decoding(pair[0], cached, [0, 0], 4)
+
+
+def test_sampling_is_reproducible_for_a_seed(pair, prompt):
+    draws = [generate(pair[0], [prompt] * 2, 12, temperature=0.7, generator=torch.Generator().manual_seed(3))
+             for _ in range(2)]
+    assert [g.tokens for g in draws[0]] == [g.tokens for g in draws[1]]
+
+
+def test_next_token_logits_agree_with_generation(pair, prompt):
+    assert int(next_token_logits(pair[0], prompt).argmax()) == generate(pair[0], [prompt], 1)[0].tokens[0]
+
+
+def test_decoding_stops_at_a_cancelled_scope(pair, prompt):
+    with pytest.raises(Cancelled), cancel_scope(deadline=0.0):
+        generate(pair[0], [prompt], 8)
+
+
+def test_latentseek_runs_the_full_loop_on_llama_cpp(pair):
+    seeker = LatentSeek(pair[0], reward=MathAnswer(), config=LatentSeekConfig(max_iters=2, max_new_tokens=48))
+    results = seeker.solve_batch([QUESTION, "What is 12 + 30?"], ["72", "42"])
+    for result in results:
+        assert result.stop_reason in ("threshold", "max_iters")
+        for update in result.trace[1:]:
+            assert update.prefix_tokens == int(0.2 * result.trace[0].tokens)
+    assert any(a.changed_positions > 0 for r in results for a in r.trace[1:])  # the step moves tokens
+
+
+def test_load_errors_are_named(tmp_path, pair):
+    fake = tmp_path / "fake.gguf"
+    fake.write_bytes(b"PK\x03\x04 not a model")
+    with pytest.raises(GGUFError, match="not a GGUF file"):
+        load_model(str(fake), backend="llama_cpp")
+    with pytest.raises(ValueError, match="n_threads must be a positive int"):
+        load_model("default", backend="llama_cpp", n_threads=0)
+    with pytest.raises(ValueError, match="from_pretrained options apply to backend='torch' only"):
+        load_model("default", backend="llama_cpp", n_gpu_layers=3)
+    with pytest.raises(ValueError, match="n_threads is a load option of backend='llama_cpp'"):
+        load_model("default", backend="torch", n_threads=1)
