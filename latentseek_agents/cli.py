@@ -108,12 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--allow-code-execution", action="store_true", help="needed for --reward code")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
     serve.add_argument("--port", type=_positive_int, default=8000)
-    serve.add_argument("--replicas", type=_positive_int, default=1, help="model copies (one per GPU or CPU group)")
-    serve.add_argument("--num-cpus", type=float, default=1.0, help="CPU cores per replica (torch threads)")
-    serve.add_argument("--num-gpus", type=float, default=0.0, help="GPUs per replica")
-    serve.add_argument("--max-ongoing-requests", type=_positive_int, default=2, help="requests a replica runs at once")
-    serve.add_argument("--max-queued-requests", type=_positive_int, default=16,
-                       help="requests waiting for a replica; more are answered 503 at once")
+    from latentseek_agents.integrations.serve.options import ServeOptions  # framework-free: no Ray import
+
+    ServeOptions.add_options(serve)
     serve.add_argument("--max-request-iters", type=int, default=10, help="most latent updates one request may ask")
     serve.add_argument("--max-request-tokens", type=_positive_int, default=1024, help="most max_tokens per request")
     serve.add_argument("--max-body-bytes", type=_positive_int, default=1 << 20, help="largest request body")
@@ -269,7 +266,7 @@ def _bench(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import os
 
-    from latentseek_agents.integrations.serve import ServeLimits, latentseek_app
+    from latentseek_agents.integrations.serve import ServeLimits, ServeOptions, latentseek_app
     from latentseek_agents.integrations.serve.app import named_rewards
 
     from .validation import check_int
@@ -283,8 +280,7 @@ def _serve(args: argparse.Namespace) -> int:
     limits = ServeLimits(max_iters=args.max_request_iters, max_tokens=args.max_request_tokens,
                          max_body_bytes=args.max_body_bytes)
     app = latentseek_app(ModelSpec.from_args(args), rewards, config=config_from_args(args), limits=limits,
-                         name=args.name, num_replicas=args.replicas, num_cpus=args.num_cpus, num_gpus=args.num_gpus,
-                         max_ongoing_requests=args.max_ongoing_requests, max_queued_requests=args.max_queued_requests)
+                         name=args.name, options=ServeOptions.from_args(args))
     os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "120")  # busy CPU machines start slowly
     import ray
     from ray import serve

@@ -106,7 +106,7 @@ def prefill(lm: LoadedModel, prompts: Sequence[Sequence[int]], room: int | None 
 
     Example:
         >>> pc = prefill(lm, [[1, 2, 3], [4, 5]])               # doctest: +SKIP
-        >>> pc.lengths
+        >>> pc.lengths                                           # doctest: +SKIP
         [3, 2]
     """
     import torch
@@ -241,7 +241,7 @@ def generate(
 
     Example:
         >>> gens = generate(lm, [lm.tokenizer("Hi")["input_ids"]], 8)   # doctest: +SKIP
-        >>> len(gens[0].tokens) <= 8
+        >>> len(gens[0].tokens) <= 8                           # doctest: +SKIP
         True
     """
     cached = prefill(lm, prompts, room=max_new_tokens)

@@ -197,7 +197,7 @@ def gguf_to_safetensors(path: str | os.PathLike[str], cache_dir: str | os.PathLi
 
     Example:
         >>> folder = gguf_to_safetensors("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")   # doctest: +SKIP
-        >>> (folder / "config.json").is_file()
+        >>> (folder / "config.json").is_file()                   # doctest: +SKIP
         True
     """
     import fcntl

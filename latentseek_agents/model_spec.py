@@ -20,7 +20,6 @@ __all__ = ["ModelSpec", "DTYPES", "QUANTIZE_CHOICES", "as_model_spec"]
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 QUANTIZE_CHOICES = ("int8",)
 _DTYPE_ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16"}
-_MAX_THREADS = 1024
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ class ModelSpec:
         object.__setattr__(self, "dtype", dtype)
         if self.quantize is not None and self.quantize not in QUANTIZE_CHOICES:
             raise ValueError(f"quantize must be None or one of {QUANTIZE_CHOICES}, got {self.quantize!r}")
-        check_int("n_threads", self.n_threads, 1, _MAX_THREADS, optional=True)
+        check_int("n_threads", self.n_threads, 1, optional=True)
         if self.n_threads is not None and self.backend == "torch":
             raise ValueError("n_threads sets llama.cpp's threads (backend 'llama_cpp' or 'auto'); torch's threads "
                              "come from torch.set_num_threads or OMP_NUM_THREADS")

@@ -59,7 +59,7 @@ class LoadedModel:
 
     Example:
         >>> lm = load_model()                                   # doctest: +SKIP
-        >>> lm.name
+        >>> lm.name                                             # doctest: +SKIP
         'SmolLM2-135M-Instruct'
     """
 
@@ -190,7 +190,8 @@ def resolve_device(device: Any = "auto") -> torch.device:
 
 
 def resolve_dtype(dtype: Any, device: torch.device) -> torch.dtype:
-    """``"auto"`` is float32 on CPU (bf16 is slow without CPU bf16 units) and bfloat16 on GPUs.
+    """``"auto"`` is float32 on CPU (the numerically safe choice; ask for ``"bfloat16"`` explicitly) and
+    bfloat16 on GPUs.
 
     Example:
         >>> import torch
@@ -331,7 +332,8 @@ def load_model(
         model: ``None`` or ``"default"`` for the embedded SmolLM2-135M-Instruct (CPU, no network);
             a hub id or local folder; a ``.gguf`` file (dequantized once into a cached float32
             safetensors copy keyed by the file's sha256, see :mod:`latentseek_agents.gguf_models`);
-            an already loaded HF model (pass ``tokenizer`` too); or a ``LoadedModel`` (returned as is).
+            an already loaded HF model (pass ``tokenizer`` too); a ``LoadedModel`` or llama.cpp model
+            (returned as is); or a :class:`~latentseek_agents.model_spec.ModelSpec` (loaded).
         tokenizer: the tokenizer, when ``model`` is a loaded HF model.
         device: ``"auto"`` (cuda, then mps, then cpu), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
             The default model defaults to CPU.
@@ -352,7 +354,7 @@ def load_model(
 
     Example:
         >>> lm = load_model()                                    # doctest: +SKIP
-        >>> lm = load_model("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", backend="llama_cpp", n_threads=1)  # doctest: +SKIP
+        >>> lm = load_model("qwen-1.5b-q4_k_m.gguf", backend="llama_cpp", n_threads=1)  # doctest: +SKIP
         >>> lm = load_model("Qwen/Qwen2.5-7B-Instruct", device="cuda", dtype="bfloat16")  # doctest: +SKIP
         >>> lm = load_model("models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", quantize="int8")  # doctest: +SKIP
     """
@@ -363,6 +365,13 @@ def load_model(
         raise ValueError(f"quantize must be one of {QUANTIZE_MODES}, got {quantize!r}")
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    from .model_spec import ModelSpec
+
+    if isinstance(model, ModelSpec):
+        given = [k for k, v in (("tokenizer", tokenizer), ("quantize", quantize), ("options", kwargs)) if v]
+        if given or backend != "auto" or device != "auto" or dtype != "auto":
+            raise ValueError("model is a ModelSpec: set its fields on it, not beside it")
+        return model.load()
     if isinstance(model, (LoadedModel, LlamaCppModel)):
         if quantize is not None:
             raise ValueError("quantize applies when loading; this model object is already loaded")

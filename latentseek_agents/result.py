@@ -53,6 +53,24 @@ class Attempt:
         data["details"] = _jsonable(self.details)
         return data
 
+    @property
+    def skipped(self) -> bool:
+        """The reward skipped this answer (its ``score`` is then 0 by convention)."""
+        return bool(self.details.get("skipped"))
+
+    def summary(self) -> dict[str, Any]:
+        """The plain projection every front end reports (server, LangChain metadata, DSPy): no text,
+        feedback cut to 300 characters, ``score`` None when the reward skipped.
+
+        Example:
+            >>> Attempt(iteration=1, text="x", score=0.5, passed=False, tokens=9).summary()["tokens"]
+            9
+        """
+        return {"iteration": self.iteration, "score": None if self.skipped else self.score, "passed": self.passed,
+                "skipped": self.skipped, "tokens": self.tokens, "prefix_tokens": self.prefix_tokens,
+                "changed_positions": self.changed_positions, "feedback": self.feedback[:300], "error": self.error,
+                "seconds": round(self.seconds, 3)}
+
 
 def choose(attempts: Sequence[Any], select: str = "first_pass", budget: int | None = None) -> int:
     """The one rule for which attempt is returned: its index among ``attempts`` (anything with
@@ -142,6 +160,22 @@ class SeekResult:
             "chosen": self.chosen,
             "trace": [a.to_dict() for a in self.trace],
         }
+
+    def summary(self) -> dict[str, Any]:
+        """What the search did, as the plain dict every front end reports (the server's ``latentseek``
+        object, ChatLatentSeek's ``response_metadata["latentseek"]``): no texts, one
+        :meth:`Attempt.summary` per attempt.
+
+        Example:
+            >>> r = SeekResult(answer="5", text="5", score=1.0, iterations=0, stop_reason="threshold", chosen=0,
+            ...                trace=[Attempt(iteration=0, text="5", score=1.0, passed=True, tokens=3)])
+            >>> r.summary()["scores"], r.summary()["stop_reason"]
+            ([1.0], 'threshold')
+        """
+        return {"answer": self.answer, "score": self.score, "iterations": self.iterations,
+                "stop_reason": self.stop_reason, "chosen": self.chosen, "scores": [a.score for a in self.trace],
+                "errors": [a.error for a in self.trace if a.error], "prompt_tokens": self.prompt_tokens,
+                "generated_tokens": self.generated_tokens, "attempts": [a.summary() for a in self.trace]}
 
 
 def _jsonable(value: Any) -> Any:

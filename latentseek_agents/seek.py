@@ -22,6 +22,7 @@ from .config import LatentSeekConfig
 from .prompts import Problem, build_messages, question_text, render_prompt
 from .result import Attempt, SearchEvent, SeekResult, choose
 from .scoring import CheckResult, RewardLike, as_check_fn, score_completions
+from .validation import PromptTooLongError
 
 __all__ = ["LatentSeek"]
 
@@ -317,10 +318,7 @@ class LatentSeek:
         context = self.lm.context_length
         if context is not None:
             if len(ids) >= context:
-                raise ValueError(
-                    f"question is too long: the rendered prompt has {len(ids)} tokens, and the model's "
-                    f"context is {context} tokens"
-                )
+                raise PromptTooLongError(len(ids), context)
             budget = min(budget, context - len(ids))
         # A reward (a judge) sees the question as asked, not the prompt style's wrapping of it.
         question = problem if isinstance(problem, str) else question_text(messages)

@@ -10,12 +10,12 @@ Example:
     1.0
 """
 
-from latentseek_agents.scoring import CheckResult, Checker
+from latentseek_agents.scoring import Checker, CheckResult
 
 from .adapters import as_dspy_metric, as_dspy_reward_fn, from_callable, from_dspy_metric, from_trl
 from .base import BaseChecker
-from .doc_examples import DocstringExamples, docstring_tests
 from .combine import AllOf, AnyOf, Gate, Weighted, all_of, any_of, gate, weighted
+from .doc_examples import DocstringExamples, docstring_tests
 from .judges import as_judge_backend
 from .llm_judge import LLMJudge
 from .math_answer import MathAnswer

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from types import SimpleNamespace
 from typing import Any
 
-from latentseek_agents.scoring import CheckResult, RewardLike, coerce_result, as_check_fn
+from latentseek_agents.scoring import CheckResult, RewardLike, as_check_fn, coerce_result
 
 from .base import BaseChecker
 

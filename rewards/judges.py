@@ -193,11 +193,13 @@ def as_judge_backend(judge: Any, *, max_new_tokens: int = JUDGE_TOKENS) -> Judge
         >>> as_judge_backend(lambda prompt: "VERDICT: True").complete(["q"])
         ['VERDICT: True']
     """
+    from latentseek_agents.backends.llama_cpp import LlamaCppModel
+    from latentseek_agents.model_spec import ModelSpec
     from latentseek_agents.models import LoadedModel
 
     if isinstance(judge, JudgeBackend) and not callable(judge):
         return judge
-    if judge is None or isinstance(judge, (str, LoadedModel)):
+    if judge is None or isinstance(judge, (str, LoadedModel, LlamaCppModel, ModelSpec)):
         return LocalJudge(judge or "default", max_new_tokens=max_new_tokens)
     module = type(judge).__module__ or ""
     if module.startswith("dspy"):
@@ -207,6 +209,6 @@ def as_judge_backend(judge: Any, *, max_new_tokens: int = JUDGE_TOKENS) -> Judge
     if callable(judge):
         return CallableJudge(judge)
     raise TypeError(
-        "judge must be a local model (LoadedModel, 'default' or a name/path), a LangChain chat model, "
+        "judge must be a local model (a loaded model, a ModelSpec, 'default' or a name/path), a LangChain chat model, "
         f"a DSPy LM or a callable str -> str, got {type(judge).__name__}"
     )

@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 from latentseek_agents.scoring import CheckResult
-
 from latentseek_agents.validation import check_int
 
 from .base import JUDGE_TOKENS, MAX_JUDGE_TOKENS, BaseChecker
@@ -76,7 +75,7 @@ class LLMJudge(BaseChecker):
         if scale is not None and (len(scale) != 2 or not all(isinstance(v, int) for v in scale)
                                   or scale[0] >= scale[1] or scale[1] - scale[0] > 9):
             raise ValueError(f"scale must be None or (low, high) integers with low < high <= low + 9, got {scale!r}")
-        check_int("retries", retries, 0, 100)
+        check_int("retries", retries, 0)
         check_int("max_new_tokens", max_new_tokens, 1, MAX_JUDGE_TOKENS)
         self.backend = as_judge_backend(judge, max_new_tokens=max_new_tokens)
         if use_logits and not isinstance(self.backend, LocalJudge):

@@ -27,10 +27,9 @@ from typing import Any
 
 from latentseek_agents.answers import EXTRACTORS, extract_answer, gsm8k_gold
 from latentseek_agents.scoring import CheckResult
-
-from ._pool import WorkerPool, WorkerTimeout
 from latentseek_agents.validation import check_number
 
+from ._pool import WorkerPool, WorkerTimeout
 from .base import MAX_CHECK_S, BaseChecker
 
 __all__ = ["MathAnswer"]

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from latentseek_agents.scoring import CheckResult
-
 from latentseek_agents.validation import check_int
 
 from .base import JUDGE_TOKENS, MAX_JUDGE_TOKENS, BaseChecker

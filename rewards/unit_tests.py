@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from latentseek_agents.scoring import CheckResult
-
 from latentseek_agents.validation import check_number
 
 from .base import MAX_CHECK_S, BaseChecker
@@ -131,7 +130,8 @@ class UnitTests(BaseChecker):
             )
         for name, value in (("timeout_s", timeout_s), ("step_timeout_s", step_timeout_s)):
             check_number(name, value, 0, MAX_CHECK_S, low_open=True, optional=True)
-        for name, value, what in (("tests", tests, "Python test source"), ("entry_point", entry_point, "a function name")):
+        for name, value, what in (("tests", tests, "Python test source"),
+                                  ("entry_point", entry_point, "a function name")):
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"{name} must be None or {what} (a str), got {type(value).__name__} {value!r:.40}")
         if tests is not None:

@@ -38,7 +38,7 @@ def test_integration_public_names_are_pinned():
     from latentseek_agents.integrations import serve as serve_integration
 
     assert sorted(serve_integration.__all__) == [
-        "APIError", "LatentSeekService", "SELF_REWARD", "ServeLimits", "build_app", "create_app", "latentseek_app"]
+        "APIError", "LatentSeekService", "SELF_REWARD", "ServeLimits", "ServeOptions", "build_app", "create_app", "latentseek_app"]
     for module in (langchain_integration, dspy_integration, serve_integration):
         assert all(getattr(module, name) is not None for name in module.__all__)
 

@@ -22,7 +22,8 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 from .engine import AsyncLatentSeekEngine, LatentSeekEngine, LatentSeekJob, current_job
 from .module import LatentSeekModule
 
-__all__ = ["AsyncLatentSeekEngine", "LatentSeekEngine", "LatentSeekJob", "LatentSeekModule", "current_job", "latentseek_lm"]
+__all__ = ["AsyncLatentSeekEngine", "LatentSeekEngine", "LatentSeekJob", "LatentSeekModule", "current_job",
+           "latentseek_lm"]
 
 
 def latentseek_lm(model: object = "default", *, name: str | None = None, cache: bool = True, **settings: object):

@@ -51,9 +51,7 @@ class LatentSeekJob:
     @property
     def attempts(self) -> list[dict[str, Any]]:
         """Every attempt of the job's LatentSeek runs: iteration, text, reward, parse error."""
-        return [{"iteration": a.iteration, "text": a.text, "score": None if a.details.get("skipped") else a.score,
-                 "skipped": bool(a.details.get("skipped")), "error": a.error,
-                 "parse_error": a.details.get("parse_error")}
+        return [{**a.summary(), "text": a.text, "parse_error": a.details.get("parse_error")}
                 for result in self.results for a in result.trace]
 
 
@@ -124,9 +122,8 @@ class LatentSeekEngine:
 
     def dump_state(self) -> dict[str, Any]:
         """JSON-serialisable state (the model by name or path; never weights or secrets)."""
-        from latentseek_agents.models import model_source
-
         from latentseek_agents.model_spec import ModelSpec
+        from latentseek_agents.models import model_source
 
         model = model_source(self.model, "a LatentSeekEngine")
         if isinstance(model, ModelSpec):

@@ -40,10 +40,7 @@ _stream_run: ContextVar[tuple[Any, uuid.UUID] | None] = ContextVar("latentseek_s
 
 def attempt_event(attempt: Any) -> dict[str, Any]:
     """The JSON-serialisable payload of a ``latentseek_iteration`` event."""
-    return {"iteration": attempt.iteration, "score": attempt.score, "passed": attempt.passed,
-            "feedback": attempt.feedback[:300], "error": attempt.error, "tokens": attempt.tokens,
-            "changed_positions": attempt.changed_positions, "seconds": round(attempt.seconds, 3),
-            "preview": attempt.text[-200:]}
+    return {**attempt.summary(), "preview": attempt.text[-200:]}
 
 
 def emit_iteration(run_manager: Any, attempt: Any) -> None:
@@ -112,8 +109,9 @@ class ChatLatentSeek(LatentSeekSettings, BaseChatModel):
         return self.settings_fingerprint()
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(ls_provider="latentseek", ls_model_name=kwargs.get("model") or self.model_display_name,
-                                 ls_model_type="chat", ls_max_tokens=kwargs.get("max_new_tokens") or self.max_new_tokens)
+        params = LangSmithParams(ls_provider="latentseek",
+                                 ls_model_name=kwargs.get("model") or self.model_display_name, ls_model_type="chat",
+                                 ls_max_tokens=kwargs.get("max_new_tokens") or self.max_new_tokens)
         if self.temperature is not None:
             params["ls_temperature"] = self.temperature
         if stop or self.stop:
@@ -179,10 +177,7 @@ class ChatLatentSeek(LatentSeekSettings, BaseChatModel):
         metadata = {
             "model_name": self.model_display_name,
             "finish_reason": "stop",
-            "latentseek": {"iterations": result.iterations, "score": result.score,
-                           "stop_reason": result.stop_reason, "answer": result.answer,
-                           "scores": [a.score for a in result.trace],
-                           "errors": [a.error for a in result.trace if a.error]},
+            "latentseek": result.summary(),
         }
         return {"text": text, "usage": usage, "metadata": metadata}
 

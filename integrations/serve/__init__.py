@@ -12,6 +12,8 @@ Example:
 """
 
 from .app import SELF_REWARD, LatentSeekService, build_app, create_app, latentseek_app
+from .options import ServeOptions
 from .protocol import APIError, ServeLimits
 
-__all__ = ["APIError", "LatentSeekService", "SELF_REWARD", "ServeLimits", "build_app", "create_app", "latentseek_app"]
+__all__ = ["APIError", "LatentSeekService", "SELF_REWARD", "ServeLimits", "ServeOptions", "build_app", "create_app",
+           "latentseek_app"]

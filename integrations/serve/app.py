@@ -28,18 +28,31 @@ import os
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from latentseek_agents.config import LatentSeekConfig
 from latentseek_agents.model_spec import ModelSpec, as_model_spec
 from latentseek_agents.models import load_model
+from latentseek_agents.validation import PromptTooLongError
 
 from ..common import attempt_line, cut_at_stop, display_name
-from .protocol import (APIError, ParsedRequest, ServeLimits, chunk_body, completion_body, new_id, parse_request,
-                       summary, usage)
+from .options import ServeOptions
+from .protocol import (
+    APIError,
+    ParsedRequest,
+    ServeLimits,
+    chunk_body,
+    completion_body,
+    new_id,
+    parse_request,
+    summary,
+    usage,
+)
 
-__all__ = ["REWARD_NAMES", "SELF_REWARD", "LatentSeekService", "build_app", "create_app", "latentseek_app", "named_rewards"]
+__all__ = ["REWARD_NAMES", "SELF_REWARD", "LatentSeekService", "build_app", "create_app", "latentseek_app",
+           "named_rewards"]
 
 SELF_REWARD = "self"  # a reward spec: SelfJudge on the served model, built in each replica
 _DONE = object()
@@ -122,7 +135,7 @@ class LatentSeekService:
         try:
             stream = seeker.iter_solve(request.messages, request.context["reference"], cancel=cancel, **context)
         except ValueError as exc:  # the prompt can't run: too long for the model, bad text
-            code = "context_length_exceeded" if "too long" in str(exc) or "context" in str(exc) else "invalid_value"
+            code = "context_length_exceeded" if isinstance(exc, PromptTooLongError) else "invalid_value"
             raise APIError(422, str(exc), param="messages", code=code) from None
         return self._tracked(stream)
 
@@ -284,9 +297,11 @@ async def _stream(svc: Any, parsed: ParsedRequest, first: Any, events: AsyncIter
 
 def latentseek_app(model: Any = "default", rewards: Mapping[str, Any] | None = None, *,
                    config: LatentSeekConfig | None = None, limits: ServeLimits | None = None,
-                   name: str | None = None, num_replicas: int = 1, num_cpus: float = 1.0, num_gpus: float = 0.0,
-                   max_ongoing_requests: int = 2, max_queued_requests: int = 16, device: str | None = None,
-                   dtype: str | None = None, quantize: str | None = None, backend: str | None = None) -> Any:
+                   name: str | None = None, options: ServeOptions | None = None, num_replicas: int | None = None,
+                   num_cpus: float | None = None, num_gpus: float | None = None,
+                   max_ongoing_requests: int | None = None, max_queued_requests: int | None = None,
+                   device: str | None = None, dtype: str | None = None, quantize: str | None = None,
+                   backend: str | None = None) -> Any:
     """A Ray Serve application answering the OpenAI chat-completions API with LatentSeek.
 
     Args:
@@ -296,10 +311,9 @@ def latentseek_app(model: Any = "default", rewards: Mapping[str, Any] | None = N
             threads unless the spec sets ``n_threads``.
         rewards: ``{name: checker}`` (picklable; ``"self"`` = SelfJudge on the served model).
         config, limits: the base settings and the per-request maxima.
-        num_replicas, num_cpus, num_gpus: replicas and what each holds (torch uses ``num_cpus``
-            threads).
-        max_ongoing_requests: requests one replica runs at once (they share its model's lock).
-        max_queued_requests: requests waiting for a replica before new ones get a 503.
+        options: the deployment's :class:`~.options.ServeOptions` (replicas, resources, admission);
+            or set its fields one by one with ``num_replicas``, ``num_cpus``, ``num_gpus``,
+            ``max_ongoing_requests``, ``max_queued_requests`` (unset ones keep its defaults).
 
     Example:
         >>> serve.run(latentseek_app("default", {"math": MathAnswer()}, num_replicas=2))  # doctest: +SKIP
@@ -308,13 +322,13 @@ def latentseek_app(model: Any = "default", rewards: Mapping[str, Any] | None = N
         from ray import serve
     except ImportError as exc:
         raise ImportError("serving needs Ray Serve: pip install 'latentseek-agents[serve]'") from exc
-    from latentseek_agents.validation import check_int, check_number
-
-    check_int("num_replicas", num_replicas, 1, 10_000)
-    check_number("num_cpus", num_cpus, 0, 10_000, low_open=True)
-    check_number("num_gpus", num_gpus, 0, 10_000)
-    check_int("max_ongoing_requests", max_ongoing_requests, 1, 1_000_000)
-    check_int("max_queued_requests", max_queued_requests, 1, 1_000_000)
+    given = {k: v for k, v in (("replicas", num_replicas), ("num_cpus", num_cpus), ("num_gpus", num_gpus),
+                               ("max_ongoing_requests", max_ongoing_requests),
+                               ("max_queued_requests", max_queued_requests)) if v is not None}
+    if options is not None and given:
+        raise ValueError(f"options is a ServeOptions; set {', '.join(sorted(given))} on it, not beside it")
+    options = options or ServeOptions(**given)
+    num_cpus = options.num_cpus
     if not isinstance(model, (str, ModelSpec)):
         raise ValueError(f"model must be a name or path or a ModelSpec for serving (each replica loads it), got "
                          f"{type(model).__name__} {model!r:.40}")
@@ -348,9 +362,10 @@ def latentseek_app(model: Any = "default", rewards: Mapping[str, Any] | None = N
         def __serve_build_asgi_app__(self) -> Any:
             return create_app(lambda: self.service)
 
-    deployment = serve.deployment(LatentSeekServer, name="latentseek", num_replicas=num_replicas,
-                                  max_ongoing_requests=max_ongoing_requests, max_queued_requests=max_queued_requests,
-                                  ray_actor_options={"num_cpus": num_cpus, "num_gpus": num_gpus})
+    deployment = serve.deployment(LatentSeekServer, name="latentseek", num_replicas=options.replicas,
+                                  max_ongoing_requests=options.max_ongoing_requests,
+                                  max_queued_requests=options.max_queued_requests,
+                                  ray_actor_options={"num_cpus": options.num_cpus, "num_gpus": options.num_gpus})
     return deployment.bind(settings)
 
 
@@ -378,14 +393,16 @@ def named_rewards(spec: str, *, allow_code_execution: bool = False,
     return {n: makers[n]() for n in names}
 
 
-_BUILD_ARGS = ("model", "reward", "replicas", "num_cpus", "num_gpus", "name", "quantize", "backend", "device",
-               "dtype", "threads", "max_ongoing_requests", "max_queued_requests")
+_BUILD_ARGS = ("model", "reward", "name", "quantize", "backend", "device", "dtype", "threads",
+               *(f.name for f in fields(ServeOptions)))
 
 
 def build_app(args: dict[str, str]) -> Any:
     """The application builder for ``serve run`` (a cluster, a config file): the same app as
-    ``latentseek serve``, from ``key=value`` arguments. Rewards by name: ``math``, ``self`` (and
-    ``code`` only through ``latentseek_app`` itself, where executing model code is acknowledged).
+    ``latentseek serve``, from ``key=value`` arguments: the ModelSpec's (``model``, ``backend``,
+    ``device``, ``dtype``, ``quantize``, ``threads``) and the ServeOptions' (``replicas``,
+    ``num_cpus``, ...). Rewards by name: ``math``, ``self`` (and ``code`` only through
+    ``latentseek_app`` itself, where executing model code is acknowledged).
 
     Example:
         serve run latentseek_agents.integrations.serve.app:build_app model=default reward=math,self replicas=2
@@ -397,21 +414,11 @@ def build_app(args: dict[str, str]) -> Any:
         raise ValueError(f"build_app: {problem}")
     try:
         rewards = named_rewards(args.get("reward", "math"), choices=("math", "self"))
+        options = ServeOptions.from_strings(args)
+        threads = int(args["threads"]) if args.get("threads") is not None else None
     except ValueError as exc:
         raise ValueError(f"build_app: {exc}") from None
-
-    def number(key: str, kind: type, default: Any) -> Any:
-        try:
-            return kind(args.get(key, default))
-        except ValueError:
-            raise ValueError(f"build_app: {key} must be {'an' if kind is int else 'a'} {kind.__name__}, got {args[key]!r}") from None
-
-    threads = args.get("threads")
     spec = ModelSpec(args.get("model", "default"), backend=args.get("backend", "auto"),
                      device=args.get("device", "auto"), dtype=args.get("dtype", "auto"), quantize=args.get("quantize"),
-                     n_threads=number("threads", int, None) if threads is not None else None)
-    return latentseek_app(spec, rewards, name=args.get("name"),
-                          num_replicas=number("replicas", int, 1), num_cpus=number("num_cpus", float, 1.0),
-                          num_gpus=number("num_gpus", float, 0.0),
-                          max_ongoing_requests=number("max_ongoing_requests", int, 2),
-                          max_queued_requests=number("max_queued_requests", int, 16))
+                     n_threads=threads)
+    return latentseek_app(spec, rewards, name=args.get("name"), options=options)

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from latentseek_agents.config import LatentSeekConfig
 from latentseek_agents.prompts import check_text
-from latentseek_agents.validation import check_int
+from latentseek_agents.validation import ConfigError, check_int
 
 from ..common import CONFIG_FIELDS, unknown_names
 
@@ -87,7 +87,7 @@ class ServeLimits:
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            check_int(f.name, getattr(self, f.name), 0 if f.name == "max_iters" else 1, 1 << 40)
+            check_int(f.name, getattr(self, f.name), 0 if f.name == "max_iters" else 1)
 
 
 class _Strict(BaseModel):
@@ -294,8 +294,8 @@ def parse_request(raw: bytes, *, model_names: Sequence[str], rewards: Sequence[s
     overrides.update(_settings(ext, limits))
     try:
         config = base.replace(**overrides) if overrides else base
-    except (ValueError, TypeError) as exc:
-        name = str(exc).split(" ", 1)[0]
+    except ConfigError as exc:
+        name = exc.field
         param = {"max_new_tokens": "max_tokens", "seed": "seed"}.get(name, f"{EXTENSION}.{name}")
         raise APIError(400, f"{param}: {exc}", param=param, code="invalid_value") from None
     reward = ext.get("reward", rewards[0] if rewards else None)
@@ -333,13 +333,7 @@ def summary(result: Any, reward: str) -> dict[str, Any]:
         >>> summary(r, "math")["scores"], summary(r, "math")["stop_reason"]
         ([1.0], 'threshold')
     """
-    return {
-        "reward": reward, "iterations": result.iterations, "score": result.score, "stop_reason": result.stop_reason,
-        "answer": result.answer, "chosen": result.chosen, "scores": [a.score for a in result.trace],
-        "attempts": [{"iteration": a.iteration, "score": a.score, "passed": a.passed, "tokens": a.tokens,
-                      "changed_positions": a.changed_positions, "feedback": a.feedback[:300], "error": a.error,
-                      "seconds": round(a.seconds, 3)} for a in result.trace],
-    }
+    return {"reward": reward, **result.summary()}
 
 
 def usage(result: Any) -> dict[str, int]:

@@ -173,7 +173,7 @@ class LlamaCppModel:
 
     Example:
         >>> lm = load_model("default", backend="llama_cpp")          # doctest: +SKIP
-        >>> lm.backend, lm.name
+        >>> lm.backend, lm.name                                       # doctest: +SKIP
         ('llama_cpp', 'SmolLM2-135M-Instruct')
     """
 
@@ -268,8 +268,8 @@ class LlamaCppModel:
         per_seq = -(-(longest + room) // 256) * 256
         with self.lock:
             context = _Context(self, len(prompts), per_seq)
-            outs = self._feed(context, {r: list(p) for r, p in enumerate(prompts)}, dict.fromkeys(range(len(prompts)), 0),
-                              hidden=True)
+            rows = {r: list(p) for r, p in enumerate(prompts)}
+            outs = self._feed(context, rows, dict.fromkeys(rows, 0), hidden=True)
         return LlamaPromptCache(lengths=[len(p) for p in prompts], prompts=[list(p) for p in prompts],
                                 last_logits=np.stack([outs[r][0] for r in range(len(prompts))]),
                                 last_hidden=np.stack([outs[r][1] for r in range(len(prompts))]), context=context)

@@ -25,8 +25,8 @@ from typing import Any
 
 from ..answers import extract_answer
 from ..config import LatentSeekConfig
-from ..result import choose
 from ..prompts import build_messages, render_prompt
+from ..result import choose
 from ..scoring import as_check_fn, score_completion, score_completions
 from .data import BenchProblem
 

@@ -50,9 +50,9 @@ class BenchReport:
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
     """The rows already written to a results file.
 
-    The last line, when an interrupted run cut it short, is skipped (the next run computes it
-    again); any other line that is not a JSON object is a ``ValueError`` naming the file and line,
-    so a damaged file is never half-read or overwritten.
+    A row an interrupted run cut short (``{...`` that does not parse) is skipped: the next run
+    computes it again. Any other line that is not a results row (a list, a number, other text) is a
+    ``ValueError`` naming the file and line, so a damaged file is never half-read or overwritten.
 
     Example:
         >>> read_rows("no-such-results.jsonl")
@@ -72,8 +72,8 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
         try:
             row = json.loads(line)
         except ValueError:
-            if number == len(lines):
-                continue  # a line cut short by an interrupted run
+            if line.lstrip().startswith("{"):
+                continue  # a row cut short by an interrupted run (a later run ended the line and went on)
             raise ValueError(f"{path}:{number}: not a JSON line ({line[:60]!r}); fix or remove that line, "
                              "the rows around it are kept") from None
         if not isinstance(row, dict) or not {"id", "method", "reward"} <= set(row):
@@ -128,7 +128,8 @@ def computed_with(row: dict[str, Any], settings: dict[str, Any]) -> bool:
     theirs = row.get("settings")
     if not isinstance(theirs, dict):
         return False
-    theirs = {"backend": "torch", **theirs}  # rows from before the llama.cpp backend ran on torch
+    if "backend" in settings:
+        theirs = {"backend": "torch", **theirs}  # rows from before the llama.cpp backend ran on torch
     if row.get("reward") not in JUDGED_REWARDS:
         theirs = {**theirs, "judge_tokens": settings.get("judge_tokens")}
     return theirs == settings
@@ -190,7 +191,8 @@ def run_bench(
     kinds = {p.kind for p in problems}
     for reward in rewards:
         if reward in CODE_ONLY_REWARDS and kinds != {"code"}:
-            raise ValueError(f"reward {reward!r} needs code problems (HumanEval rows); {str(data)!r} holds math problems")
+            raise ValueError(f"reward {reward!r} needs code problems (HumanEval rows); {str(data)!r} holds math "
+                             "problems")
     if "code" in kinds and not allow_code_execution:
         raise PermissionError("code problems run model code: pass --allow-code-execution to acknowledge it")
     out = Path(out)

@@ -111,7 +111,8 @@ def _row(problem: BenchProblem, method: str, reward: str, **values: Any) -> dict
     return row
 
 
-def make_row(problem: BenchProblem, method: str, reward: str, run: MethodRun, config: LatentSeekConfig) -> dict[str, Any]:
+def make_row(problem: BenchProblem, method: str, reward: str, run: MethodRun,
+             config: LatentSeekConfig) -> dict[str, Any]:
     """The JSON row of one method's run on one problem."""
     chosen = run.chosen()
     attempts = run.attempts

@@ -65,7 +65,7 @@ def test_construction_never_loads_weights(monkeypatch):
 
 
 @pytest.mark.parametrize(("settings", "message"), [
-    ({"lr": -1}, "lr must be a finite number in (0, 10]"),
+    ({"lr": -1}, "lr must be a finite number > 0"),
     ({"fraction": 1.5}, "fraction must be a finite number in (0, 1]"),
     ({"optimizer": "rmsprop"}, "optimizer must be one of"),
     ({"max_iter": 3}, "unknown setting 'max_iter' (did you mean 'max_iters'?)"),

@@ -75,7 +75,7 @@ def test_a_body_that_is_not_a_json_object_is_a_400(raw, reason):
     ({"latentseek": {"max_iter": 3}}, 400, "latentseek.max_iter", "did you mean 'max_iters'"),
     ({"latentseek": {"max_iters": 100000}}, 400, "latentseek.max_iters", "[0, 5] on this server, got 100000"),
     ({"latentseek": {"steps_per_iter": 50}}, 400, "latentseek.steps_per_iter", "on this server"),
-    ({"latentseek": {"lr": -1}}, 400, "latentseek.lr", "lr must be a finite number in (0, 10], got -1"),
+    ({"latentseek": {"lr": -1}}, 400, "latentseek.lr", "lr must be a finite number > 0, got -1"),
     ({"latentseek": {"select": "worst"}}, 400, "latentseek.select", "select must be"),
     ({"latentseek": {"reward": "mth"}}, 400, "latentseek.reward", "did you mean 'math'"),
     ({"latentseek": {"reference": [1]}}, 400, "latentseek.reference", "a string or a number"),

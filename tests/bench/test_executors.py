@@ -13,7 +13,7 @@ from latentseek_agents.bench import read_rows, run_bench  # noqa: E402
 from latentseek_agents.bench.executors import RayExecutor  # noqa: E402
 from latentseek_agents.bench.tasks import run_task  # noqa: E402
 
-from .bench.test_harness import GSM8K  # noqa: E402
+from .test_harness import GSM8K  # noqa: E402
 
 CONFIG = LatentSeekConfig(max_iters=1, max_new_tokens=10, lr=0.3)
 SAME = ("id", "method", "reward", "correct", "attempts", "tokens", "scores", "answer")
