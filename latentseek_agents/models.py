@@ -283,10 +283,12 @@ def _load_named(name: str, device: torch.device, dtype: torch.dtype, **kwargs: A
         tokenizer = AutoTokenizer.from_pretrained(source)
         device_map = kwargs.pop("device_map", None)
         model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, device_map=device_map, **kwargs)
-    except OSError as exc:
+    except Exception as exc:  # noqa: BLE001 - re-raised below, named
         if local.exists():  # the folder is there: say what failed in it, not where to download it
             raise ModelNotFoundError(f"could not read the model in folder {str(local)!r}: "
                                      f"{type(exc).__name__}: {exc}") from exc
+        if not isinstance(exc, OSError):
+            raise
         raise ModelNotFoundError(
             f"could not load model {name!r}: it is not a local directory with config.json, and it is "
             f"not in the Hugging Face cache or reachable on the hub ({type(exc).__name__}). Download it "

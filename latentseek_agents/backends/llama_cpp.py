@@ -9,7 +9,9 @@ What the engine needs, measured against the torch path on the same file (see
 - the LM head as a float32 tensor: ``output.weight`` (``token_embd.weight`` when tied) dequantized
   from the file with the ``gguf`` package, once, the first time a latent update needs it;
 - one sequence id per prompt row in one context: a prompt is prefilled once, and each continuation
-  first drops that row's previous answer (``llama_memory_seq_rm`` back to the prompt's length);
+  first drops that row's previous answer (``llama_memory_seq_rm`` back to the prompt's length); a
+  row continued several times in one call forks its prompt into spare sequences
+  (``llama_memory_seq_cp``), and a context too small for a continuation is rebuilt larger;
 - the HF tokenizer of the same file (token ids in, token ids out: llama.cpp never tokenizes),
   converted once and cached beside the other converted models.
 
@@ -257,8 +259,10 @@ class LlamaCppModel:
                           context.hidden(j, self.hidden_size) if hidden else None)
         return out
 
-    def prefill(self, prompts: Sequence[Sequence[int]], room: int | None = None) -> LlamaPromptCache:
-        """Encode each prompt once into its own sequence; ``room`` tokens per row are kept for answers."""
+    def prefill(self, prompts: Sequence[Sequence[int]], room: int | None = None,
+                spare: int = 0) -> LlamaPromptCache:
+        """Encode each prompt once into its own sequence; ``room`` tokens per row are kept for answers,
+        and ``spare`` more sequences for forks (a row continued several times in one call)."""
         import numpy as np
 
         longest = max(len(p) for p in prompts)
@@ -267,73 +271,92 @@ class LlamaCppModel:
             room = max(1, min(room, self.context_length - longest))
         per_seq = -(-(longest + room) // 256) * 256
         with self.lock:
-            context = _Context(self, len(prompts), per_seq)
+            context = _Context(self, len(prompts) + spare, per_seq)
             rows = {r: list(p) for r, p in enumerate(prompts)}
             outs = self._feed(context, rows, dict.fromkeys(rows, 0), hidden=True)
         return LlamaPromptCache(lengths=[len(p) for p in prompts], prompts=[list(p) for p in prompts],
                                 last_logits=np.stack([outs[r][0] for r in range(len(prompts))]),
                                 last_hidden=np.stack([outs[r][1] for r in range(len(prompts))]), context=context)
 
-    def _room_for(self, prompt: LlamaPromptCache, need: int) -> None:
-        """Rebuild the prompts' context with ``need`` cells per row when it is smaller (re-prefilled)."""
-        if need <= prompt.context.per_seq:
+    def _fit(self, prompt: LlamaPromptCache, cells: int, sequences: int) -> None:
+        """Rebuild the prompts' context (re-prefilled) when it has fewer than ``cells`` per sequence or
+        fewer than ``sequences`` sequences."""
+        context = prompt.context
+        if cells <= context.per_seq and sequences <= context.n_seq:
             return
-        rebuilt = self.prefill(prompt.prompts, room=need - min(prompt.lengths))
+        rebuilt = self.prefill(prompt.prompts, room=max(cells, context.per_seq) - min(prompt.lengths),
+                               spare=max(sequences, context.n_seq) - len(prompt.prompts))
         prompt.context = rebuilt.context
 
     def continue_decoding(self, prompt: LlamaPromptCache, rows: Sequence[int], budgets: Sequence[int], *,
                           prefixes: Sequence[Sequence[int]] | None, capture_hidden: int, stop: Collection[int],
                           temperature: float, generator: Any) -> list[tuple[list[int], list[Any]]]:
-        """Decode after prompts ``rows`` (each row at most once); see :func:`generation.continue_decoding`."""
+        """Decode after prompts ``rows``; see :func:`generation.continue_decoding`.
+
+        Each entry of ``rows`` decodes in a sequence of its own: a row's first entry in its prompt's
+        sequence (its previous answer dropped, its prompt kept), a repeated row in a spare sequence
+        forked from the prompt's (``llama_memory_seq_cp``).
+        """
         import numpy as np
         import torch
 
         from ..generation import next_tokens
 
-        if len(set(rows)) != len(rows):
-            raise ValueError("the llama_cpp backend continues each prompt row at most once per call; prefill "
-                             "the prompt once per candidate")
-        outputs: dict[int, list[int]] = {r: [] for r in rows}
-        captured: dict[int, list[Any]] = {r: [] for r in rows}
-        with self.lock:
-            need = max(prompt.lengths[r] + (len(prefixes[k]) if prefixes else 0) + budgets[k]
-                       for k, r in enumerate(rows))
-            self._room_for(prompt, need)
-            context = prompt.context
-            for r in rows:  # drop the row's previous answer: its prompt stays cached
-                self.lib.llama_memory_seq_rm(context.memory, r, prompt.lengths[r], -1)
-            position = {r: prompt.lengths[r] for r in rows}
-            if prefixes is None:
-                state = {r: (prompt.last_logits[r], prompt.last_hidden[r]) for r in rows}
+        slots = range(len(rows))
+        seq: list[int] = []  # the sequence id each entry decodes in
+        spare, seen = len(prompt.prompts), set()
+        for r in rows:
+            if r in seen:
+                seq.append(spare)
+                spare += 1
             else:
-                state = self._feed(context, {r: list(p) for r, p in zip(rows, prefixes)}, position,
-                                   hidden=capture_hidden > 0)
-                for r, p in zip(rows, prefixes):
-                    position[r] += len(p)
-            budget = dict(zip(rows, budgets))
-            alive = [r for r in rows if budget[r] > 0]
+                seen.add(r)
+                seq.append(r)
+        outputs: list[list[int]] = [[] for _ in slots]
+        captured: list[list[Any]] = [[] for _ in slots]
+        with self.lock:
+            cells = max(prompt.lengths[r] + (len(prefixes[k]) if prefixes else 0) + budgets[k]
+                        for k, r in enumerate(rows))
+            self._fit(prompt, cells, spare)
+            context, memory = prompt.context, prompt.context.memory
+            for k, r in enumerate(rows):
+                if seq[k] == r:  # drop the row's previous answer: its prompt stays cached
+                    self.lib.llama_memory_seq_rm(memory, r, prompt.lengths[r], -1)
+            for k, r in enumerate(rows):
+                if seq[k] != r:  # a fork: the prompt's cells copied into a spare sequence
+                    self.lib.llama_memory_seq_rm(memory, seq[k], -1, -1)
+                    self.lib.llama_memory_seq_cp(memory, r, seq[k], -1, -1)
+            position = [prompt.lengths[r] for r in rows]
+            if prefixes is None:
+                state = [(prompt.last_logits[r], prompt.last_hidden[r]) for r in rows]
+            else:
+                fed = self._feed(context, {seq[k]: list(prefixes[k]) for k in slots},
+                                 {seq[k]: position[k] for k in slots}, hidden=capture_hidden > 0)
+                state = [fed[seq[k]] for k in slots]
+                position = [position[k] + len(prefixes[k]) for k in slots]
+            alive = [k for k in slots if budgets[k] > 0]
             while alive:
                 check_cancelled()
-                logits = torch.from_numpy(np.stack([state[r][0] for r in alive]))
+                logits = torch.from_numpy(np.stack([state[k][0] for k in alive]))
                 chosen = next_tokens(logits, temperature, generator).tolist()
                 step = []
-                for r, token in zip(alive, chosen):
-                    outputs[r].append(token)
-                    if len(captured[r]) < capture_hidden:
-                        captured[r].append(state[r][1])
-                    if not (token in stop or len(outputs[r]) >= budget[r]):
-                        step.append((r, token))
-                alive = [r for r, _ in step]
+                for k, token in zip(alive, chosen):
+                    outputs[k].append(token)
+                    if len(captured[k]) < capture_hidden:
+                        captured[k].append(state[k][1])
+                    if not (token in stop or len(outputs[k]) >= budgets[k]):
+                        step.append((k, token))
+                alive = [k for k, _ in step]
                 if not alive:
                     break
-                want = any(len(captured[r]) < capture_hidden for r in alive)
+                want = any(len(captured[k]) < capture_hidden for k in alive)
                 context.set_embeddings(want)
-                context.decode([(token, position[r], r, True) for r, token in step])
-                for j, (r, _) in enumerate(step):
-                    position[r] += 1
-                    state[r] = (context.logits(j, self.vocab_size), context.hidden(j, self.hidden_size) if want
-                                else None)
-        return [(outputs[r], captured[r]) for r in rows]
+                context.decode([(token, position[k], seq[k], True) for k, token in step])
+                for j, (k, _) in enumerate(step):
+                    position[k] += 1
+                    state[k] = (context.logits(j, self.vocab_size),
+                                context.hidden(j, self.hidden_size) if want else None)
+        return [(outputs[k], captured[k]) for k in slots]
 
     def next_token_logits(self, ids: Sequence[int]) -> torch.Tensor:
         """Float32 logits of the token after ``ids`` (one sequence, nothing kept)."""

@@ -113,10 +113,14 @@ def test_a_continuation_larger_than_the_room_grows_the_context(pair, prompt):
         generate(llama, [prompt], 40)[0].tokens
 
 
-def test_a_row_is_continued_once_per_call(pair, prompt):
-    cached = prefill(pair[0], [prompt], room=8)
-    with pytest.raises(ValueError, match="at most once per call"):
-        continue_decoding(pair[0], cached, [0, 0], 4)
+def test_a_prompt_forks_into_several_candidates(pair, prompt):
+    llama = pair[0]
+    cached = prefill(llama, [prompt], room=24)
+    alone = continue_decoding(llama, cached, [0], 12)[0].tokens
+    forks = continue_decoding(llama, cached, [0, 0, 0], 12, temperature=0.9,
+                              generator=torch.Generator().manual_seed(1))
+    assert len({tuple(g.tokens) for g in forks}) > 1  # three samples from one cached prompt
+    assert continue_decoding(llama, cached, [0, 0], 12)[1].tokens[:4] == alone[:4]  # a fork sees the prompt
 
 
 def test_sampling_is_reproducible_for_a_seed(pair, prompt):

@@ -141,3 +141,14 @@ def test_quantize_is_checked_before_loading(tiny_model_dir, tiny_lm):
         load_model(tiny_model_dir, device="cpu", dtype="bfloat16", quantize="int8")
     with pytest.raises(ValueError, match="already loaded"):
         load_model(tiny_lm, quantize="int8")
+
+
+def test_a_local_folder_with_unreadable_weights_is_named_as_such(tiny_model_dir, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, broken)
+    (broken / "model.safetensors").write_bytes(b"\x00" * 16)
+    with pytest.raises(ModelNotFoundError, match=r"could not read the model in folder .*broken'") as caught:
+        load_model(str(broken), backend="torch")
+    assert "hf download" not in str(caught.value)
