@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import torch
+    import transformers  # noqa: F401  (imported before the timed loads: a load is not an import)
 
     from latentseek_agents import LatentSeekConfig, load_model
     from latentseek_agents.generation import continue_decoding, generate, prefill

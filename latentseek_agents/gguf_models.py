@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "default_model_cache_dir", "GGUFError", "GGUFInfo", "inspect_gguf", "file_sha256", "gguf_to_safetensors",
+    "default_model_cache_dir", "GGUFError", "GGUFInfo", "check_gguf_header", "inspect_gguf", "file_sha256",
+    "gguf_to_safetensors",
     "is_gguf_path",
 ]
 
@@ -85,12 +86,15 @@ def _field_text(reader: Any, key: str) -> str | None:
     return bytes(field.parts[field.data[0]]).decode("utf-8", errors="replace")
 
 
-def inspect_gguf(path: str | os.PathLike[str]) -> GGUFInfo:
-    """Read a GGUF file's header; refuse files that are not GGUF, naming what the header was.
+def check_gguf_header(path: str | os.PathLike[str]) -> None:
+    """Refuse a path that is not a GGUF file, naming what its first bytes are (reads 8 bytes only).
 
     Example:
-        >>> inspect_gguf("SmolLM2-135M-Instruct.Q4_1.gguf").architecture    # doctest: +SKIP
-        'llama'
+        >>> check_gguf_header("README.md")
+        Traceback (most recent call last):
+        ...
+        latentseek_agents.gguf_models.GGUFError: 'README.md' is not a GGUF file: its first bytes are b'# latent', \
+a GGUF file starts with b'GGUF'
     """
     path = Path(path)
     if not path.is_file():
@@ -100,6 +104,17 @@ def inspect_gguf(path: str | os.PathLike[str]) -> GGUFInfo:
     if head[:4] != _MAGIC:
         raise GGUFError(f"{str(path)!r} is not a GGUF file: its first bytes are {head!r}, a GGUF file starts "
                         f"with {_MAGIC!r}")
+
+
+def inspect_gguf(path: str | os.PathLike[str]) -> GGUFInfo:
+    """Read a GGUF file's header; refuse files that are not GGUF, naming what the header was.
+
+    Example:
+        >>> inspect_gguf("SmolLM2-135M-Instruct.Q4_1.gguf").architecture    # doctest: +SKIP
+        'llama'
+    """
+    path = Path(path)
+    check_gguf_header(path)
     from gguf import GGUFReader
 
     try:

@@ -183,11 +183,11 @@ class LlamaCppModel:
 
     def __init__(self, path: str | os.PathLike[str], *, name: str | None = None, source: str | None = None,
                  n_threads: int | None = None) -> None:
-        from ..gguf_models import inspect_gguf
+        from ..gguf_models import check_gguf_header
 
         lib = _lib()
         self.path = Path(path)
-        inspect_gguf(self.path)  # not a file, not GGUF, truncated: named before llama.cpp sees it
+        check_gguf_header(self.path)  # not a file, not GGUF: named before llama.cpp sees it (8 bytes read)
         if n_threads is not None and (not isinstance(n_threads, int) or isinstance(n_threads, bool)
                                       or n_threads < 1):
             raise ValueError(f"n_threads must be a positive int, got {n_threads!r}")
