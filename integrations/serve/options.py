@@ -8,7 +8,7 @@ command-line flags.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from latentseek_agents.validation import check_int, check_number
@@ -36,31 +36,27 @@ class ServeOptions:
         latentseek_agents.validation.ConfigError: num_cpus must be a finite number > 0, got 0
     """
 
-    replicas: int = 1
-    num_cpus: float = 1.0
-    num_gpus: float = 0.0
-    max_ongoing_requests: int = 2
-    max_queued_requests: int = 16
+    replicas: int = field(default=1, metadata={"help": "model copies (one per GPU or CPU group)"})
+    num_cpus: float = field(default=1.0, metadata={"help": "CPU cores per replica (torch / llama.cpp threads)"})
+    num_gpus: float = field(default=0.0, metadata={"help": "GPUs per replica"})
+    max_ongoing_requests: int = field(default=2, metadata={"help": "requests a replica runs at once"})
+    max_queued_requests: int = field(default=16, metadata={
+        "help": "requests waiting for a replica; more are answered 503 at once"})
 
     def __post_init__(self) -> None:
-        check_int("replicas", self.replicas, 1)
+        for name in ("replicas", "max_ongoing_requests", "max_queued_requests"):
+            check_int(name, getattr(self, name), 1)
         check_number("num_cpus", self.num_cpus, 0, low_open=True)
         check_number("num_gpus", self.num_gpus, 0)
-        check_int("max_ongoing_requests", self.max_ongoing_requests, 1)
-        check_int("max_queued_requests", self.max_queued_requests, 1)
 
     @staticmethod
     def add_options(parser: argparse.ArgumentParser) -> None:
         """Add ``--replicas --num-cpus --num-gpus --max-ongoing-requests --max-queued-requests``."""
-        helps = {"replicas": "model copies (one per GPU or CPU group)",
-                 "num_cpus": "CPU cores per replica (torch / llama.cpp threads)", "num_gpus": "GPUs per replica",
-                 "max_ongoing_requests": "requests a replica runs at once",
-                 "max_queued_requests": "requests waiting for a replica; more are answered 503 at once"}
         group = parser.add_argument_group("deployment (ServeOptions)")
         for f in fields(ServeOptions):
             kind = float if f.name.startswith("num_") else int
             group.add_argument("--" + f.name.replace("_", "-"), type=kind, default=f.default,
-                               help=f"{helps[f.name]} (default: %(default)s)")
+                               help=f"{f.metadata['help']} (default: %(default)s)")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ServeOptions:

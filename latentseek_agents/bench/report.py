@@ -69,8 +69,7 @@ def format_paired(comparisons: Sequence[dict[str, Any]]) -> str:
     """A plain-text table of :func:`paired` output."""
     name = lambda key: f"{key[0]} ({key[1]})"  # noqa: E731
     width = max([10] + [len(name(c["a"])) for c in comparisons] + [len(name(c["b"])) for c in comparisons])
-    head = (f"{'A':{width}s} {'B':{width}s} {'n':>4s} {'A right':>7s} {'B right':>7s} {'fixed':>5s} "
-            f"{'broken':>6s} {'p':>7s}")
+    head = f"{'A':{width}s} {'B':{width}s} {'n':>4s} {'A right':>7s} {'B right':>7s} {'fixed':>5s} {'broken':>6s} {'p':>7s}"  # noqa: E501
     body = [f"{name(c['a']):{width}s} {name(c['b']):{width}s} {c['n']:4d} {c['a_correct']:7d} "
             f"{c['b_correct']:7d} {c['fixed']:5d} {c['broken']:6d} {c['p']:7.4f}" for c in comparisons]
     return _render(head, body, "(on the problems both answered; fixed: B right where A was wrong; broken: the "
