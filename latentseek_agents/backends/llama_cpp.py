@@ -16,8 +16,10 @@ What the engine needs, measured against the torch path on the same file (see
   converted once and cached beside the other converted models.
 
 Numerics depend on batch shape (a prompt alone vs in a batch), as with int8 on torch. llama.cpp's
-OpenMP threads spin-wait: this module sets ``OMP_WAIT_POLICY=PASSIVE`` unless it is set, and its
-per-call log lines go to the ``latentseek_agents.llama_cpp`` logger (errors only).
+OpenMP threads spin-wait: this module sets ``OMP_WAIT_POLICY=PASSIVE`` unless it is set. Its log
+lines are silenced; its error lines go to the ``latentseek_agents.llama_cpp`` logger (debug level)
+and into the message of the exception they cause. A context holds at most 256 sequences (llama.cpp's
+limit), so a batch on this backend holds at most 256 problems.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def _lib() -> Any:
         def forward(level: int, text: bytes, _user: Any) -> None:
             if level == 4:  # GGML_LOG_LEVEL_ERROR (NONE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5)
                 _last_error.text = text.decode("utf-8", errors="replace").rstrip()
-                _log.error(_last_error.text)
+                _log.debug(_last_error.text)  # our exceptions quote it; nothing is printed twice
 
         _LOG_CALLBACK = forward
         llama_cpp.llama_log_set(_LOG_CALLBACK, ctypes.c_void_p(0))
@@ -103,8 +105,10 @@ class _Context:
         params.kv_unified = False  # a stream per row: attention reads only that row's cells
         params.no_perf = True
         ctx = lib.llama_init_from_model(owner.handle, params)
-        if not ctx:
-            raise MemoryError(f"llama.cpp could not create a context of {n_seq} x {per_seq} tokens")
+        if not ctx:  # too many sequences for this llama.cpp build, or no memory: its error line says which
+            reason = getattr(_last_error, "text", "") or "no reason given"
+            raise RuntimeError(f"llama.cpp could not create a context of {n_seq} sequences x {per_seq} tokens: "
+                               f"{reason}")
         self.lib, self.ctx, self.n_seq, self.per_seq = lib, ctx, n_seq, per_seq
         self.memory = lib.llama_get_memory(ctx)
         self.batch = lib.llama_batch_init(_BATCH, 0, 1)
