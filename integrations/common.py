@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
@@ -115,7 +115,7 @@ def split_overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
     return overrides
 
 
-def bounded_search(seeker: Any, problem: Any, reference: Any, timeout: float | None) -> Iterator[Any]:
+def bounded_search(seeker: Any, problem: Any, reference: Any, timeout: float | None) -> Generator[Any, None, None]:
     """``seeker.iter_solve(problem, reference)`` under a wall-clock bound: past ``timeout`` seconds the
     search stops at its next decoding step and a ``TimeoutError`` is raised (what LangChain users get
     from any chat model's ``timeout``). Closing the iterator stops the search too."""

@@ -232,6 +232,7 @@ def _solve(args: argparse.Namespace) -> int:
                 trace_file.close()
             except OSError:
                 pass
+    assert result is not None  # the stream ends with the problem's result
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:

@@ -7,9 +7,9 @@ Defaults are the paper's (see ``docs/method.md``): lr 0.03, fraction 0.2, at mos
 
 from __future__ import annotations
 
-import re
+import textwrap
 import threading
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
 from .validation import ConfigError, check_int, check_number
@@ -32,38 +32,15 @@ MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed's range
 MAX_TIMEOUT_S = threading.TIMEOUT_MAX  # the longest wait Thread.join / Timer accept
 
 
+_ARGS_PLACEHOLDER = "        {args}"
+
+
 @dataclass(frozen=True)
 class LatentSeekConfig:
     """Settings of the LatentSeek loop (frozen; every field is checked at construction).
 
     Args:
-        lr: step size of the latent optimizer (paper: 0.03; 0.05 for some models).
-        fraction: share of the generated positions whose latents are optimized, in (0, 1].
-        max_latents: cap on the number of optimized positions (reference code: 300).
-        max_iters: maximum number of latent updates; 0 returns the first answer.
-        score_threshold: stop once a score is strictly above this, in [0, 1] (the paper's rule); a
-            perfect score (1.0) always passes, so ``score_threshold=1.0`` means "stop at a perfect score".
-        inclusive_threshold: stop once a score is at or above the threshold instead (the rule of
-            ``dspy.Refine`` / ``dspy.BestOfN``, used by the DSPy module).
-        steps_per_iter: optimizer steps between two decodes (paper: 1).
-        optimizer: ``"adam"`` (paper) or ``"sgd"`` (the reward's magnitude then sets the step).
-        policy: ``"argmax"`` (paper): the prefix is the argmax of the moved latents and the loss
-            is ``-R * sum log p(argmax)``. ``"sample"``: the prefix tokens are sampled from the
-            moved latents' token distributions (at ``policy_temperature``) and the loss is
-            REINFORCE with a baseline, ``-(R - b) * sum log p(tokens scored)``, ``b`` being the
-            mean reward of the problem's earlier attempts (``b = 0`` for the first update, which
-            then pushes away from the greedy answer as the paper's step does).
-        policy_temperature: temperature of the prefix sampling (``policy="sample"`` only).
-        max_new_tokens: budget of generated tokens for every answer.
-        select: ``"first_pass"`` returns the first passing answer, else the last (paper);
-            ``"best"`` returns the highest-scoring answer seen.
-        seed: seed of the random generator a solve samples from (``policy="sample"``).
-        prompt_style: ``"boxed"`` (Prompt 1), ``"json"`` (Prompt 2, GSM8K text: the final answer a
-            bare number), ``"json_expression"`` (Prompt 2, MATH text: no such sentence) or
-            ``"none"`` (as given).
-        grad_clip: optional max norm of each problem's latent gradient.
-        reward_timeout_s: optional wall-clock bound for one reward call; a reward that runs
-            longer is recorded as a failed attempt with its error and the run goes on.
+        {args}
 
     Example:
         >>> cfg = LatentSeekConfig(max_iters=2, lr=0.05)
@@ -75,22 +52,45 @@ class LatentSeekConfig:
         latentseek_agents.validation.ConfigError: lr must be a finite number > 0, got -1
     """
 
-    lr: float = 0.03
-    fraction: float = 0.2
-    max_latents: int = 300
-    max_iters: int = 10
-    score_threshold: float = 0.8
-    inclusive_threshold: bool = False
-    steps_per_iter: int = 1
-    optimizer: Literal["adam", "sgd"] = "adam"
-    policy: Literal["argmax", "sample"] = "argmax"
-    policy_temperature: float = 1.0
-    max_new_tokens: int = 1024
-    select: Literal["first_pass", "best"] = "first_pass"
-    seed: int = 42
-    prompt_style: Literal["boxed", "json", "json_expression", "none"] = "boxed"
-    grad_clip: float | None = None
-    reward_timeout_s: float | None = None
+    lr: float = field(default=0.03, metadata={"help": (
+        "step size of the latent optimizer (paper: 0.03; 0.05 for some models).")})
+    fraction: float = field(default=0.2, metadata={"help": (
+        "share of the generated positions whose latents are optimized, in (0, 1].")})
+    max_latents: int = field(default=300, metadata={"help": (
+        "cap on the number of optimized positions (reference code: 300).")})
+    max_iters: int = field(default=10, metadata={"help": (
+        "maximum number of latent updates; 0 returns the first answer.")})
+    score_threshold: float = field(default=0.8, metadata={"help": (
+        "stop once a score is strictly above this, in [0, 1] (the paper's rule); a perfect score (1.0) always "
+        "passes, so ``score_threshold=1.0`` means \"stop at a perfect score\".")})
+    inclusive_threshold: bool = field(default=False, metadata={"help": (
+        "stop once a score is at or above the threshold instead (the rule of ``dspy.Refine`` / "
+        "``dspy.BestOfN``, used by the DSPy module).")})
+    steps_per_iter: int = field(default=1, metadata={"help": "optimizer steps between two decodes (paper: 1)."})
+    optimizer: Literal["adam", "sgd"] = field(default="adam", metadata={"help": (
+        "``\"adam\"`` (paper) or ``\"sgd\"`` (the reward's magnitude then sets the step).")})
+    policy: Literal["argmax", "sample"] = field(default="argmax", metadata={"help": (
+        "``\"argmax\"`` (paper): the prefix is the argmax of the moved latents and the loss is ``-R * sum log "
+        "p(argmax)``. ``\"sample\"``: the prefix tokens are sampled from the moved latents' token distributions "
+        "(at ``policy_temperature``) and the loss is REINFORCE with a baseline, ``-(R - b) * sum log p(tokens "
+        "scored)``, ``b`` being the mean reward of the problem's earlier attempts (``b = 0`` for the first "
+        "update, which then pushes away from the greedy answer as the paper's step does).")})
+    policy_temperature: float = field(default=1.0, metadata={"help": (
+        "temperature of the prefix sampling (``policy=\"sample\"`` only).")})
+    max_new_tokens: int = field(default=1024, metadata={"help": "budget of generated tokens for every answer."})
+    select: Literal["first_pass", "best"] = field(default="first_pass", metadata={"help": (
+        "``\"first_pass\"`` returns the first passing answer, else the last (paper); ``\"best\"`` returns the "
+        "highest-scoring answer seen.")})
+    seed: int = field(default=42, metadata={"help": (
+        "seed of the random generator a solve samples from (``policy=\"sample\"``).")})
+    prompt_style: Literal["boxed", "json", "json_expression", "none"] = field(default="boxed", metadata={"help": (
+        "``\"boxed\"`` (Prompt 1), ``\"json\"`` (Prompt 2, GSM8K text: the final answer a bare number), "
+        "``\"json_expression\"`` (Prompt 2, MATH text: no such sentence) or ``\"none\"`` (as given).")})
+    grad_clip: float | None = field(default=None, metadata={"help": (
+        "optional max norm of each problem's latent gradient.")})
+    reward_timeout_s: float | None = field(default=None, metadata={"help": (
+        "optional wall-clock bound for one reward call; a reward that runs longer is recorded as a failed "
+        "attempt with its error and the run goes on.")})
 
     def __post_init__(self) -> None:
         check_number("lr", self.lr, 0, low_open=True)
@@ -147,22 +147,23 @@ class LatentSeekConfig:
 
 
 def field_help() -> dict[str, str]:
-    """Each LatentSeekConfig field's description, read from the class docstring's Args section (so
-    the CLI's help and the wrappers' field descriptions are written once, here).
+    """Each LatentSeekConfig field's description, from the field's own ``help`` (one declaration: the
+    CLI's help, the wrappers' field descriptions and the class docstring all read it).
 
     Example:
         >>> field_help()["max_iters"]
         'maximum number of latent updates; 0 returns the first answer.'
     """
-    doc = LatentSeekConfig.__doc__ or ""
-    args = doc.split("Args:", 1)[1].split("Example:", 1)[0] if "Args:" in doc else ""
-    out: dict[str, str] = {}
-    name = None
-    for line in args.splitlines():
-        match = re.match(r"\s{8}(\w+): (.*)", line)
-        if match:
-            name, text = match.groups()
-            out[name] = text
-        elif name and line.strip():
-            out[name] += " " + line.strip()
-    return out
+    return {f.name: f.metadata["help"] for f in fields(LatentSeekConfig)}
+
+
+def _document_fields(cls: type) -> None:
+    """Write the class docstring's Args section from the fields' ``help`` (for ``help()`` and docs)."""
+    lines = []
+    for f in fields(cls):
+        wrapped = textwrap.wrap(f"{f.name}: {f.metadata['help']}", 96)
+        lines += ["        " + wrapped[0]] + ["            " + more for more in wrapped[1:]]
+    cls.__doc__ = (cls.__doc__ or "").replace(_ARGS_PLACEHOLDER, "\n".join(lines))
+
+
+_document_fields(LatentSeekConfig)

@@ -18,12 +18,13 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .backends.llama_cpp import LlamaCppModel
 from .cancel import check_cancelled
 
 if TYPE_CHECKING:
     import torch
 
-    from .models import LoadedModel
+    from .models import LoadedModel, Model
 
 __all__ = ["PromptCache", "Generation", "prefill", "continue_decoding", "generate", "next_tokens",
            "next_token_logits"]
@@ -98,7 +99,7 @@ def _forward(lm: LoadedModel, ids: torch.Tensor, mask: torch.Tensor, cache: Any)
     return out.last_hidden_state
 
 
-def prefill(lm: LoadedModel, prompts: Sequence[Sequence[int]], room: int | None = None) -> PromptCache:
+def prefill(lm: Model, prompts: Sequence[Sequence[int]], room: int | None = None) -> PromptCache:
     """Encode the prompts once (left-padded batch) and keep their cache.
 
     ``room`` is how many tokens each row's continuations will add at most (a llama.cpp model sizes
@@ -114,8 +115,8 @@ def prefill(lm: LoadedModel, prompts: Sequence[Sequence[int]], room: int | None 
 
     if not prompts or any(len(p) == 0 for p in prompts):
         raise ValueError("prompts must be a non-empty list of non-empty token id lists")
-    if lm.backend == "llama_cpp":
-        return lm.prefill(prompts, room)  # type: ignore[no-any-return]
+    if isinstance(lm, LlamaCppModel):
+        return lm.prefill(prompts, room)  # type: ignore[return-value]  # its own cache type
     with lm.lock, torch.no_grad():
         ids, mask = _left_pad(prompts, lm.tokenizer.pad_token_id or 0, lm.device)
         cache = DynamicCache(config=lm.model.config)
@@ -141,7 +142,7 @@ def next_tokens(logits: torch.Tensor, temperature: float, generator: Any = None)
 
 
 def continue_decoding(
-    lm: LoadedModel,
+    lm: Model,
     prompt: PromptCache,
     rows: Sequence[int],
     max_new_tokens: int | Sequence[int],
@@ -177,12 +178,13 @@ def continue_decoding(
     if prefixes is not None and (len(prefixes) != len(rows) or any(len(p) == 0 for p in prefixes)):
         raise ValueError("prefixes must hold one non-empty token list per row")
     stop = set(lm.eos_token_ids if stop_ids is None else stop_ids)
-    if lm.backend == "llama_cpp":
+    if isinstance(lm, LlamaCppModel):
         import numpy as np
         import torch
 
-        produced = lm.continue_decoding(prompt, rows, budgets, prefixes=prefixes, capture_hidden=capture_hidden,
-                                        stop=stop, temperature=temperature, generator=generator)
+        produced = lm.continue_decoding(prompt, rows, budgets,  # type: ignore[arg-type]  # its own cache type
+                                        prefixes=prefixes, capture_hidden=capture_hidden, stop=stop,
+                                        temperature=temperature, generator=generator)
         return [Generation(tokens=tokens, hidden=torch.from_numpy(np.stack(states))
                            if states else None) for tokens, states in produced]
     outputs: list[list[int]] = [[] for _ in rows]
@@ -228,7 +230,7 @@ def continue_decoding(
 
 
 def generate(
-    lm: LoadedModel,
+    lm: Model,
     prompts: Sequence[Sequence[int]],
     max_new_tokens: int,
     *,
@@ -249,7 +251,7 @@ def generate(
                              stop_ids=stop_ids, temperature=temperature, generator=generator)
 
 
-def next_token_logits(lm: LoadedModel, ids: Sequence[int]) -> torch.Tensor:
+def next_token_logits(lm: Model, ids: Sequence[int]) -> torch.Tensor:
     """Float32 logits [V] of the token after ``ids`` (one sequence, nothing cached).
 
     Example:
@@ -260,7 +262,7 @@ def next_token_logits(lm: LoadedModel, ids: Sequence[int]) -> torch.Tensor:
 
     if not ids:
         raise ValueError("ids must be a non-empty list of token ids")
-    if lm.backend == "llama_cpp":
-        return lm.next_token_logits(ids)  # type: ignore[no-any-return]
+    if isinstance(lm, LlamaCppModel):
+        return lm.next_token_logits(ids)
     with lm.lock, torch.no_grad():
         return lm.model(torch.tensor([list(ids)], device=lm.device)).logits[0, -1].float()

@@ -188,8 +188,8 @@ def _convert(path: Path, target: Path, digest: str) -> None:
     # plain float32 tensors by now, so the copy is an ordinary checkpoint.
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    model.hf_quantizer = None
-    model.is_quantized = False
+    model.hf_quantizer = None  # type: ignore[assignment]
+    model.is_quantized = False  # type: ignore[assignment]
     tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
     tmp.chmod(0o755)  # mkdtemp's folder is private; the copy is a shared cache
     try:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import torch
 
     from .config import LatentSeekConfig
-    from .models import LoadedModel
+    from .models import Model
 
 __all__ = ["LatentOptimizer", "num_latents"]
 
@@ -45,7 +45,7 @@ class LatentOptimizer:
         >>> prefixes = opt.step({0: -1.0})                        # doctest: +SKIP
     """
 
-    def __init__(self, lm: LoadedModel, latents: Sequence[torch.Tensor], config: LatentSeekConfig) -> None:
+    def __init__(self, lm: Model, latents: Sequence[torch.Tensor], config: LatentSeekConfig) -> None:
         import torch
 
         self.weight, self.bias = lm.lm_head_fp32()
@@ -53,10 +53,8 @@ class LatentOptimizer:
         self.z = [h.detach().to(device=device, dtype=torch.float32).clone().requires_grad_(True)
                   for h in latents]
         self.config = config
-        if config.optimizer == "adam":
-            self.optimizer = torch.optim.Adam(self.z, lr=config.lr)
-        else:
-            self.optimizer = torch.optim.SGD(self.z, lr=config.lr)
+        self.optimizer: torch.optim.Optimizer = (torch.optim.Adam if config.optimizer == "adam"
+                                                 else torch.optim.SGD)(self.z, lr=config.lr)
 
     def _logits(self, z: torch.Tensor) -> torch.Tensor:
         import torch.nn.functional as F

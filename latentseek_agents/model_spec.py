@@ -125,8 +125,9 @@ class ModelSpec:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ModelSpec:
         """The spec that :meth:`add_options`' options describe (validated)."""
-        return cls(**{f.name: getattr(args, "model" if f.name == "source" else f.name, f.default)
-                      for f in fields(cls)})
+        values: dict[str, Any] = {f.name: getattr(args, "model" if f.name == "source" else f.name, f.default)
+                                  for f in fields(cls)}
+        return cls(**values)
 
 
 def as_model_spec(model: Any = "default", **settings: Any) -> ModelSpec:

@@ -11,18 +11,18 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
+from .backends.llama_cpp import LlamaCppModel
 from .gguf_models import default_model_cache_dir, gguf_to_safetensors, is_gguf_path
 
 if TYPE_CHECKING:
     import torch
 
-    from .backends.llama_cpp import LlamaCppModel
-
 __all__ = [
     "DEFAULT_MODEL",
     "LoadedModel",
+    "Model",
     "ModelNotFoundError",
     "load_model",
     "resolve_device",
@@ -134,6 +134,9 @@ class LoadedModel:
                 return value
         return None
 
+
+Model = Union[LoadedModel, LlamaCppModel]
+"""What the engine runs on: a torch model (:class:`LoadedModel`) or a llama.cpp one."""
 
 _registry: dict[Any, Any] = {}
 _registry_lock = threading.Lock()
@@ -295,7 +298,7 @@ def _load_named(name: str, device: torch.device, dtype: torch.dtype, **kwargs: A
             f"where there is network (`hf download {name}`) or pass a local path."
         ) from exc
     if device_map is None:
-        model = model.to(device)
+        model = model.to(device)  # type: ignore[arg-type]
     return LoadedModel(model=model, tokenizer=tokenizer, name=name, source=name)
 
 
@@ -327,7 +330,7 @@ def load_model(
     quantize: str | None = None,
     backend: str = "auto",
     **kwargs: Any,
-) -> LoadedModel | LlamaCppModel:
+) -> Model:
     """Load (or wrap) a causal LM; the result is cached, so weights are loaded once per process.
 
     Args:
@@ -361,7 +364,6 @@ def load_model(
         >>> lm = load_model("models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", quantize="int8")  # doctest: +SKIP
     """
     from .backends import BACKENDS, resolve_backend
-    from .backends.llama_cpp import LlamaCppModel
 
     if quantize not in QUANTIZE_MODES:
         raise ValueError(f"quantize must be one of {QUANTIZE_MODES}, got {quantize!r}")

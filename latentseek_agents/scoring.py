@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, SupportsFloat, TypeGuard, runtime_checkable
 
 from .cancel import Cancelled, active_scopes, cancel_scope, check_cancelled, within_scopes
 
@@ -98,7 +98,7 @@ def coerce_result(value: Any) -> CheckResult:
     )
 
 
-def _is_real(value: Any) -> bool:
+def _is_real(value: Any) -> TypeGuard[SupportsFloat]:
     """A real number of any kind (int, float, numpy scalar, 0-d tensor, Decimal, Fraction), not text."""
     if isinstance(value, (str, bytes)) or value is None:
         return False

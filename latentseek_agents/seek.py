@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,7 +177,7 @@ class LatentSeek:
         *,
         cancel: threading.Event | None = None,
         **context: Any,
-    ) -> Iterator[SearchEvent]:
+    ) -> Generator[SearchEvent, None, None]:
         """The search as a stream: one event per scored attempt as it happens, one per problem when
         its answer is final. ``solve`` and ``solve_batch`` are consumers of this stream.
 
@@ -202,11 +202,11 @@ class LatentSeek:
             bool(problems) and isinstance(problems[0], Mapping))
         batch = [problems] if single else list(problems)  # type: ignore[list-item]
         references = [references] if single else _one_per_problem(references, len(batch))
-        prepared = [self._prepare(p, r) for p, r in zip(batch, references)]
+        prepared = [self._prepare(p, r) for p, r in zip(batch, references)]  # type: ignore[arg-type]
         return self._search(prepared, context, cancel)  # an empty batch is an empty stream, as solve_batch([]) is []
 
     def _search(self, batch: list[_Problem], context: dict[str, Any],
-                cancel: threading.Event | None = None) -> Iterator[SearchEvent]:
+                cancel: threading.Event | None = None) -> Generator[SearchEvent, None, None]:
         """The loop as a generator. It never yields while it holds the model's lock or is decoding;
         each blocking phase runs under the ``cancel`` event's scope (checked once per decoding step)."""
         if not batch:
@@ -259,6 +259,7 @@ class LatentSeek:
             if not active:
                 break
             t0 = time.perf_counter()
+            assert optimizer is not None  # active problems exist, so it was built
             with cancel_scope(event=cancel), self.lm.lock:
                 check_cancelled()
                 if cfg.policy == "sample":
@@ -350,12 +351,12 @@ class LatentSeek:
               **context} for k in todo],
             timeout_s=self.config.reward_timeout_s,
         )
-        for k, result in zip(todo, scored):
-            results[k] = result
+        for k, scored_k in zip(todo, scored):
+            results[k] = scored_k
         stops = set(self.lm.eos_token_ids)
         attempts = []
         for k, (item, text) in enumerate(zip(items, texts)):
-            result, reward_seconds = results[k]  # type: ignore[misc]
+            result, reward_seconds = results[k]  # type: ignore[misc]  # every slot is filled by now
             details = dict(result.details)
             feedback = result.feedback
             if result.score is None:  # the reward skipped this answer: scored 0, and said so

@@ -52,7 +52,7 @@ class Weighted(BaseChecker):
         if not counted:
             return CheckResult(score=None, feedback="every part skipped", details=details)
         total = sum(w for w, _ in counted)
-        score = sum(w * r.score for w, r in counted) / total  # type: ignore[operator]
+        score = sum(w * (r.score or 0.0) for w, r in counted) / total
         feedback = "; ".join(f"{d['name']}: {d['feedback']}" for d in details["parts"] if d["feedback"])
         return CheckResult(score=score, passed=all(r.passed is not False for _, r in counted),
                            feedback=feedback, details=details)
@@ -72,8 +72,8 @@ class AllOf(BaseChecker):
         details = {"parts": [_part_details(_name(p), r) for p, r in results]}
         if not counted:
             return CheckResult(score=None, feedback="every part skipped", details=details)
-        chosen = max(counted, key=lambda r: r.score) if best else min(counted, key=lambda r: r.score)
-        verdicts = [r.passed if r.passed is not None else r.score >= 1.0 for r in counted]  # type: ignore[operator]
+        chosen = (max if best else min)(counted, key=lambda r: r.score or 0.0)  # every counted score is a float
+        verdicts = [r.passed if r.passed is not None else (r.score or 0.0) >= 1.0 for r in counted]
         passed = any(verdicts) if best else all(verdicts)
         failing = [d for d in details["parts"] if d["score"] is not None and not d["passed"]]
         feedback = chosen.feedback if best else "; ".join(f"{d['name']}: {d['feedback']}" for d in failing)

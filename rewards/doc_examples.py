@@ -51,7 +51,9 @@ def _docstring(prompt: str, entry_point: str) -> str:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == entry_point:
             if ast.get_docstring(node) is None:
                 return ""
-            written = ast.get_source_segment(prompt, node.body[0].value) or ""
+            first = node.body[0]
+            written = ast.get_source_segment(prompt, first.value) if isinstance(first, ast.Expr) else ""
+            written = written or ""
             quoted = re.match(r"^[rRuU]?(\"\"\"|'''|\"|')(.*)\1$", written, re.DOTALL)
             return inspect.cleandoc(quoted.group(2) if quoted else ast.get_docstring(node) or "")
     return prompt
@@ -91,7 +93,7 @@ def _literal_call(text: str, entry_point: str) -> tuple[str, str] | None:
 
 
 def _doctest_lines(doc: str) -> list[str]:
-    lines = []
+    lines: list[str] = []
     try:
         examples = doctest.DocTestParser().get_examples(doc)
     except ValueError:

@@ -157,8 +157,8 @@ class ChatModelJudge:
 
     def complete(self, prompts: Sequence[str]) -> list[str]:
         replies = self.chat_model.batch([[("human", p)] for p in prompts])
-        return [getattr(r, "text", None) if isinstance(getattr(r, "text", None), str) else str(r.content)
-                for r in replies]
+        texts = [getattr(r, "text", None) for r in replies]
+        return [text if isinstance(text, str) else str(r.content) for text, r in zip(texts, replies)]
 
 
 class DSPyJudge:

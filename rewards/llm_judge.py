@@ -145,9 +145,9 @@ class LLMJudge(BaseChecker):
                 return self._pairwise(completion, ctx.get("other"), question)
             judge_prompt = self._prompt(completion, question, reference)
             if self.use_logits:
-                score = self._logit_score(judge_prompt)
-                return CheckResult(score=score, passed=score >= 0.5,
-                                   feedback=f"verdict-token score {score:.3f}", details={"mode": "logits"})
+                by_logits = self._logit_score(judge_prompt)
+                return CheckResult(score=by_logits, passed=by_logits >= 0.5,
+                                   feedback=f"verdict-token score {by_logits:.3f}", details={"mode": "logits"})
             score, replies = self._ask(judge_prompt)
         except Exception as exc:  # noqa: BLE001 - a judge failure is a failed check, not a crash
             return CheckResult.failure(f"judge raised {type(exc).__name__}: {exc}")
@@ -167,7 +167,7 @@ class LLMJudge(BaseChecker):
                    _PAIRWISE.format(rubric=self.rubric, question=question, a=b, b=a)]
         replies = self.backend.complete(prompts)
         prefs = [last_marker_value(r, "PREFERENCE", "a|b|tie") for r in replies]
-        wins = []
+        wins: list[float | None] = []
         for pref, ours in zip(prefs, ("a", "b")):
             if pref is None:
                 wins.append(None)
@@ -177,6 +177,6 @@ class LLMJudge(BaseChecker):
         if None in wins:
             error = "no valid preference in one of the two orders"
             return CheckResult(score=0.0, passed=False, feedback=error, details=details, error=error)
-        score = sum(wins) / 2  # disagreeing orders (position bias) give 0.5
+        score = sum(w or 0.0 for w in wins) / 2  # disagreeing orders (position bias) give 0.5
         return CheckResult(score=score, passed=score > 0.5, details=details,
                            feedback=f"preferred in {sum(w == 1.0 for w in wins)} of 2 orders")

@@ -78,8 +78,9 @@ class MathAnswer(BaseChecker):
     def __init__(self, extract: str = "last_boxed", timeout_s: float = 5.0) -> None:
         if extract not in EXTRACTORS:
             raise ValueError(f"extract must be one of {EXTRACTORS}, got {extract!r}")
-        self.extract = extract
-        self.timeout_s = check_number("timeout_s", timeout_s, 0, MAX_CHECK_S, low_open=True)
+        self.extract: Any = extract
+        self.timeout_s: float = float(timeout_s)
+        check_number("timeout_s", timeout_s, 0, MAX_CHECK_S, low_open=True)
 
     def __repr__(self) -> str:
         return f"MathAnswer(extract={self.extract!r}, timeout_s={self.timeout_s})"

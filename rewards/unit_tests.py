@@ -39,8 +39,8 @@ def extract_code(completion: str, entry_point: str | None = None) -> str:
         >>> extract_code("Here:\\n```python\\ndef f():\\n    return 1\\n```\\nDone.")
         'def f():\\n    return 1\\n'
     """
-    blocks = [(lang.lower(), body) for lang, body in _FENCE.findall(completion or "")]
-    blocks = [body for lang, body in blocks if lang in ("", "python", "py", "python3")]
+    fenced = [(lang.lower(), body) for lang, body in _FENCE.findall(completion or "")]
+    blocks = [body for lang, body in fenced if lang in ("", "python", "py", "python3")]
     if not blocks:
         return completion or ""
     if entry_point:
@@ -130,10 +130,10 @@ class UnitTests(BaseChecker):
             )
         for name, value in (("timeout_s", timeout_s), ("step_timeout_s", step_timeout_s)):
             check_number(name, value, 0, MAX_CHECK_S, low_open=True, optional=True)
-        for name, value, what in (("tests", tests, "Python test source"),
-                                  ("entry_point", entry_point, "a function name")):
-            if value is not None and not isinstance(value, str):
-                raise ValueError(f"{name} must be None or {what} (a str), got {type(value).__name__} {value!r:.40}")
+        for name, text, what in (("tests", tests, "Python test source"),
+                                 ("entry_point", entry_point, "a function name")):
+            if text is not None and not isinstance(text, str):
+                raise ValueError(f"{name} must be None or {what} (a str), got {type(text).__name__} {text!r:.40}")
         if tests is not None:
             split_tests(tests)  # fail now on bad test source, not at the first check
         self.tests = tests

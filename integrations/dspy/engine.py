@@ -209,7 +209,8 @@ class LatentSeekEngine:
         reward = _AttemptReward(job)
         result = LatentSeek(lm, reward=reward, config=config).solve(messages)
         job.results.append(result)
-        return result.text, result.generated_tokens, result.chosen_attempt.truncated
+        chosen = result.chosen_attempt
+        return result.text, result.generated_tokens, bool(chosen is not None and chosen.truncated)
 
     def stream(self, request: Any) -> Iterator[Any]:
         """The completed response as DSPy stream events (start, text, end)."""

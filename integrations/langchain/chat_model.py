@@ -111,7 +111,7 @@ class ChatLatentSeek(LatentSeekSettings, BaseChatModel):
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = LangSmithParams(ls_provider="latentseek",
                                  ls_model_name=kwargs.get("model") or self.model_display_name, ls_model_type="chat",
-                                 ls_max_tokens=kwargs.get("max_new_tokens") or self.max_new_tokens)
+                                 ls_max_tokens=kwargs.get("max_new_tokens") or getattr(self, "max_new_tokens"))
         if self.temperature is not None:
             params["ls_temperature"] = self.temperature
         if stop or self.stop:
@@ -137,7 +137,7 @@ class ChatLatentSeek(LatentSeekSettings, BaseChatModel):
         return await super().ainvoke(input, config, stop=stop, **self._with_configurable(config, kwargs))
 
     @staticmethod
-    def _stream_config(config: RunnableConfig | None) -> tuple[RunnableConfig, tuple[Any, uuid.UUID]]:
+    def _stream_config(config: RunnableConfig | None) -> tuple[RunnableConfig, tuple[Any, Any]]:
         config = ensure_config(config)
         config["run_id"] = config.get("run_id") or uuid.uuid4()
         return config, (get_callback_manager_for_config(config), config["run_id"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
@@ -43,7 +43,8 @@ def _config_fields() -> dict[str, Any]:
         hint, extra = hints[f.name], {}
         if typing.get_origin(hint) is typing.Literal:  # the config's own check names the choices
             hint, extra = str, {"json_schema_extra": {"enum": list(typing.get_args(hint))}}
-        out[f.name] = (hint, Field(default=f.default, strict=True, description=helps.get(f.name), **alias, **extra))
+        out[f.name] = (hint, Field(default=f.default, strict=True, description=helps.get(f.name),  # type: ignore[call-overload]
+                                   **alias, **extra))
     return out
 
 
@@ -136,8 +137,11 @@ def ours_from_configurable(configurable: Mapping[str, Any] | None) -> dict[str, 
     return {k: v for k, v in configurable.items() if k == "reference" or k in CONFIG_FIELDS}
 
 
-LatentSeekSettings = create_model("LatentSeekSettings", __base__=_Settings, __module__=__name__,
-                                  **_config_fields())
+if TYPE_CHECKING:  # the fields are made from LatentSeekConfig at import; to a type checker it is _Settings
+    LatentSeekSettings = _Settings
+else:
+    LatentSeekSettings = create_model("LatentSeekSettings", __base__=_Settings, __module__=__name__,
+                                      **_config_fields())
 LatentSeekSettings.__doc__ = """Model, reward and every LatentSeekConfig setting as pydantic fields (derived from
 the config), for ChatLatentSeek, LatentSeekRunnable and LatentSeekTool.
 

@@ -5,9 +5,10 @@ to LatentSeek. The tool result is the answer with its score; the artifact is the
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.callbacks import CallbackManagerForToolRun
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,7 +47,7 @@ class LatentSeekTool(BaseTool):
         "refines its own answer at test time. Input: the question. Returns the final answer and its score."
     )
     args_schema: type[BaseModel] = LatentSeekToolInput
-    response_format: str = "content_and_artifact"
+    response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     runnable: LatentSeekRunnable = Field(default_factory=LatentSeekRunnable)
 
     def __init__(self, runnable: LatentSeekRunnable | None = None, **settings: Any) -> None:
@@ -65,7 +66,7 @@ class LatentSeekTool(BaseTool):
 
     def _run(self, question: str, reference: str | None = None,
              run_manager: CallbackManagerForToolRun | None = None) -> tuple[str, dict[str, Any]]:
-        config = {"callbacks": run_manager.get_child()} if run_manager else None
+        config = RunnableConfig(callbacks=run_manager.get_child()) if run_manager else None
         result = self.runnable.invoke({"question": question, "reference": reference}, config=config)
         answer = result.answer if result.answer is not None else result.text.strip()[-300:]
         content = (f"answer: {answer} (score {result.score:.2f} after {result.iterations} latent updates, "

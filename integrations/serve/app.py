@@ -27,7 +27,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -114,7 +114,7 @@ class LatentSeekService:
         return parse_request(raw, model_names=[self.name], rewards=list(self.rewards), base=self.config,
                              limits=self.limits)
 
-    def _tracked(self, stream: Iterator[Any]) -> Iterator[Any]:
+    def _tracked(self, stream: Iterator[Any]) -> Generator[Any, None, None]:
         with self._count_lock:
             self._active += 1
         try:
@@ -127,7 +127,7 @@ class LatentSeekService:
             with self._count_lock:
                 self._active -= 1
 
-    def _start(self, request: ParsedRequest, cancel: threading.Event) -> Iterator[Any]:
+    def _start(self, request: ParsedRequest, cancel: threading.Event) -> Generator[Any, None, None]:
         from latentseek_agents.seek import LatentSeek
 
         seeker = LatentSeek(self.lm, reward=self.rewards[request.reward], config=request.config)
@@ -139,7 +139,7 @@ class LatentSeekService:
             raise APIError(422, str(exc), param="messages", code=code) from None
         return self._tracked(stream)
 
-    async def events(self, request: ParsedRequest) -> AsyncIterator[Any]:
+    async def events(self, request: ParsedRequest) -> AsyncGenerator[Any, None]:
         """The search's events, each decoding phase in a worker thread. Leaving early (the client
         went away, the task was cancelled) stops the search at its next decoding step."""
         cancel = threading.Event()
@@ -233,6 +233,7 @@ def create_app(service: Any) -> Any:
                     result = event.result
         except APIError as exc:
             return error(exc)
+        assert result is not None  # the stream ends with the problem's result
         text, cut = cut_at_stop(result.text, parsed.stop)
         return completion_body(result, model=svc.name, text=text, finish_reason=_finish_reason(result, cut),
                                reward=parsed.reward, reasoning="".join(reasoning))
@@ -265,7 +266,8 @@ def _model_card(svc: Any) -> dict[str, Any]:
                            "limits": dict(svc.limits.__dict__)}}
 
 
-async def _stream(svc: Any, parsed: ParsedRequest, first: Any, events: AsyncIterator[Any]) -> AsyncIterator[str]:
+async def _stream(svc: Any, parsed: ParsedRequest, first: Any,
+                  events: AsyncGenerator[Any, None]) -> AsyncIterator[str]:
     completion_id, created = new_id(), int(time.time())
     yield _sse(chunk_body(completion_id, svc.name, created, {"role": "assistant", "content": ""}))
     result = None
@@ -286,6 +288,7 @@ async def _stream(svc: Any, parsed: ParsedRequest, first: Any, events: AsyncIter
         return
     finally:
         await events.aclose()
+    assert result is not None  # the stream ends with the problem's result
     text, cut = cut_at_stop(result.text, parsed.stop)
     yield _sse(chunk_body(completion_id, svc.name, created, {"content": text}))
     yield _sse(chunk_body(completion_id, svc.name, created, {}, _finish_reason(result, cut),
@@ -327,14 +330,14 @@ def latentseek_app(model: Any = "default", rewards: Mapping[str, Any] | None = N
                                ("max_queued_requests", max_queued_requests)) if v is not None}
     if options is not None and given:
         raise ValueError(f"options is a ServeOptions; set {', '.join(sorted(given))} on it, not beside it")
-    options = options or ServeOptions(**given)
-    num_cpus = options.num_cpus
+    options = options or ServeOptions(**given)  # type: ignore[arg-type]  # each value checked there
+    replica_cpus = options.num_cpus
     if not isinstance(model, (str, ModelSpec)):
         raise ValueError(f"model must be a name or path or a ModelSpec for serving (each replica loads it), got "
                          f"{type(model).__name__} {model!r:.40}")
     spec = as_model_spec(model, device=device, dtype=dtype, quantize=quantize, backend=backend)
     if spec.n_threads is None and spec.resolved_backend() == "llama_cpp":
-        spec = spec.replace(n_threads=max(1, int(num_cpus)))
+        spec = spec.replace(n_threads=max(1, int(replica_cpus)))
     if rewards is not None and (not isinstance(rewards, Mapping) or not rewards):
         raise ValueError(f"rewards must be a non-empty mapping of name -> checker, got {rewards!r:.60}")
     for key, value in (rewards or {}).items():
@@ -356,7 +359,7 @@ def latentseek_app(model: Any = "default", rewards: Mapping[str, Any] | None = N
         def __init__(self, settings: dict[str, Any]) -> None:
             import torch
 
-            torch.set_num_threads(max(1, int(num_cpus)))
+            torch.set_num_threads(max(1, int(replica_cpus)))
             self.service = LatentSeekService(**settings)
 
         def __serve_build_asgi_app__(self) -> Any:
@@ -366,7 +369,7 @@ def latentseek_app(model: Any = "default", rewards: Mapping[str, Any] | None = N
                                   max_ongoing_requests=options.max_ongoing_requests,
                                   max_queued_requests=options.max_queued_requests,
                                   ray_actor_options={"num_cpus": options.num_cpus, "num_gpus": options.num_gpus})
-    return deployment.bind(settings)
+    return deployment.bind(settings)  # type: ignore[attr-defined]  # serve.deployment(cls) is a Deployment
 
 
 REWARD_NAMES = ("math", "code", "self")
@@ -418,7 +421,7 @@ def build_app(args: dict[str, str]) -> Any:
         threads = int(args["threads"]) if args.get("threads") is not None else None
     except ValueError as exc:
         raise ValueError(f"build_app: {exc}") from None
-    spec = ModelSpec(args.get("model", "default"), backend=args.get("backend", "auto"),
-                     device=args.get("device", "auto"), dtype=args.get("dtype", "auto"), quantize=args.get("quantize"),
-                     n_threads=threads)
+    spec = ModelSpec(args.get("model", "default"), backend=args.get("backend", "auto"),  # type: ignore[arg-type]
+                     device=args.get("device", "auto"), dtype=args.get("dtype", "auto"),  # type: ignore[arg-type]
+                     quantize=args.get("quantize"), n_threads=threads)  # type: ignore[arg-type]  # checked there
     return latentseek_app(spec, rewards, name=args.get("name"), options=options)

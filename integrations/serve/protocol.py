@@ -171,7 +171,8 @@ def _from_validation(exc: ValidationError) -> APIError:
         known = {(): _TOP_FIELDS, ("stream_options",): tuple(_StreamOptions.model_fields)}.get(
             tuple(p for p in loc[:-1] if not isinstance(p, int)),
             tuple(_Message.model_fields) if loc[0] == "messages" and len(loc) == 3 else tuple(_TextPart.model_fields))
-        return APIError(400, unknown_names([str(loc[-1])], known, "field") + f" in {_param(loc[:-1]) or 'the request'}",
+        problem = unknown_names([str(loc[-1])], known, "field") or f"unknown field {loc[-1]!r}"
+        return APIError(400, problem + f" in {_param(loc[:-1]) or 'the request'}",
                         param=_param(loc), code="unknown_field")
     first = min(errors, key=lambda e: len(e["loc"]))  # the outermost problem reads best
     if first["type"] == "missing":
@@ -320,7 +321,7 @@ def parse_request(raw: bytes, *, model_names: Sequence[str], rewards: Sequence[s
         _check_text(reference, f"{EXTENSION}.reference")
     context["reference"] = reference
     include_usage = bool(request.stream_options and request.stream_options.include_usage)
-    return ParsedRequest(messages, config, reward, context, stop, request.stream, include_usage)
+    return ParsedRequest(messages, config, str(reward), context, stop, request.stream, include_usage)
 
 
 def summary(result: Any, reward: str) -> dict[str, Any]:

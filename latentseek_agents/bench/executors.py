@@ -106,7 +106,8 @@ class RayExecutor:
         while queue or running:
             while queue and idle:
                 task, slot = queue.pop(0), idle.pop(0)
-                running[self.actors[slot].run.remote(task, config, judge_tokens, allow_code_execution)] = (task, slot)
+                call = self.actors[slot].run.remote  # type: ignore[attr-defined]  # a Ray actor handle
+                running[call(task, config, judge_tokens, allow_code_execution)] = (task, slot)
             done, _ = ray.wait(list(running), num_returns=1)
             task, slot = running.pop(done[0])
             idle.append(slot)
@@ -121,4 +122,4 @@ class RayExecutor:
         import ray
 
         for actor in self.actors:
-            ray.kill(actor)
+            ray.kill(actor)  # type: ignore[arg-type]

@@ -107,6 +107,7 @@ def run_settings(config: LatentSeekConfig, model: Any, judge_tokens: int) -> dic
         >>> run_settings(LatentSeekConfig(), ModelSpec("default", backend="torch"), 128)["backend"]
         'torch'
     """
+    name: Any
     if isinstance(model, ModelSpec):
         name, quantize, backend = model.source, model.quantize, model.resolved_backend()
     else:
@@ -224,8 +225,8 @@ def run_bench(
     if executor is not None:
         rows_iter = executor.rows(tasks, config, judge_tokens=judge_tokens, allow_code_execution=allow_code_execution)
     else:
-        rows_iter = local_rows(loaded if loaded is not None else spec.load(), tasks, config, judge_tokens=judge_tokens,
-                               allow_code_execution=allow_code_execution)
+        lm = loaded if loaded is not None else spec.load()  # type: ignore[union-attr]  # one of the two is set
+        rows_iter = local_rows(lm, tasks, config, judge_tokens=judge_tokens, allow_code_execution=allow_code_execution)
     right = seen = failed = 0
     try:
         for row in rows_iter:
