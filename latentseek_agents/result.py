@@ -69,7 +69,8 @@ class Attempt:
         return {"iteration": self.iteration, "score": None if self.skipped else self.score, "passed": self.passed,
                 "skipped": self.skipped, "tokens": self.tokens, "prefix_tokens": self.prefix_tokens,
                 "changed_positions": self.changed_positions, "feedback": self.feedback[:300], "error": self.error,
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3), "generate_seconds": round(self.generate_seconds, 3),
+                "update_seconds": round(self.update_seconds, 3), "reward_seconds": round(self.reward_seconds, 3)}
 
 
 def choose(attempts: Sequence[Any], select: str = "first_pass", budget: int | None = None) -> int:

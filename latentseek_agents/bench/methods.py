@@ -20,13 +20,13 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..answers import extract_answer
 from ..config import LatentSeekConfig
 from ..prompts import build_messages, render_prompt
-from ..result import choose
+from ..result import Attempt, choose
 from ..scoring import as_check_fn, score_completion, score_completions
 from .data import BenchProblem
 
@@ -41,20 +41,35 @@ CODE_REVISE = "A checker ran the tests: {feedback}\nFix the function and answer 
 
 @dataclass
 class AttemptRecord:
-    """One generation of a method for one problem."""
+    """One generation of a method for one problem, in the engine's vocabulary (:class:`Attempt`'s
+    field names) plus whether it was right against the gold answer."""
 
     score: float
     passed: bool
     correct: bool
     tokens: int
-    generate_s: float = 0.0
-    update_s: float = 0.0
-    reward_s: float = 0.0
+    generate_seconds: float = 0.0
+    update_seconds: float = 0.0
+    reward_seconds: float = 0.0
     error: str | None = None
     feedback: str = ""
-    flipped: float | None = None  # latentseek: share of the optimized prefix tokens this update changed
+    prefix_tokens: int = 0  # latentseek: tokens decoded from the moved latents ...
+    changed_positions: int = 0  # ... and how many of them this update changed
     judge_paths: dict[str, int] = field(default_factory=dict)  # how a judge's checks were decided (parsed...)
     skipped: bool = False  # the reward skipped this answer (no reference, no example): no signal
+
+    @classmethod
+    def of(cls, attempt: Attempt, correct: bool) -> AttemptRecord:
+        """The record of an engine attempt, through its one projection (:meth:`Attempt.summary`)."""
+        summary = attempt.summary()
+        shared = {f.name for f in fields(cls)} & set(summary) - {"score"}
+        return cls(score=attempt.score, correct=correct, judge_paths=judge_paths(attempt.details),
+                   **{name: summary[name] for name in shared})
+
+    @property
+    def flipped(self) -> float | None:
+        """Share of the optimized prefix tokens this update changed (None for a plain generation)."""
+        return self.changed_positions / self.prefix_tokens if self.prefix_tokens else None
 
 
 def judge_paths(details: Any) -> dict[str, int]:
@@ -133,7 +148,7 @@ class _Scorer:
         return gold.score == 1.0
 
     def __call__(self, problems: Sequence[BenchProblem], texts: Sequence[str], tokens: Sequence[int],
-                 **timing: float) -> list[AttemptRecord]:
+                 generate_seconds: float = 0.0) -> list[AttemptRecord]:
         contexts = [{"prompt": p.question, "reference": p.gold} for p in problems]
         results = score_completions(self.reward, texts, contexts, timeout_s=self.config.reward_timeout_s)
         records = []
@@ -141,10 +156,9 @@ class _Scorer:
             score = 0.0 if result.score is None else float(result.score)
             records.append(AttemptRecord(score=score, passed=self.config.passes(score),
                                          correct=self.correct(problem, text),
-                                         tokens=n, reward_s=seconds, error=result.error,
+                                         tokens=n, reward_seconds=seconds, error=result.error,
                                          feedback=result.feedback, judge_paths=judge_paths(result.details),
-                                         skipped=result.score is None,
-                                         **timing))
+                                         skipped=result.score is None, generate_seconds=generate_seconds))
         return records
 
 
@@ -187,13 +201,7 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
                 results[i] = result
         for run, problem, result in zip(runs, problems, results):
             for a in result.trace:
-                flipped = a.changed_positions / a.prefix_tokens if a.prefix_tokens else None
-                run.attempts.append(AttemptRecord(score=a.score, passed=a.passed,
-                                                  correct=scorer.correct(problem, a.text), tokens=a.tokens,
-                                                  generate_s=a.generate_seconds, update_s=a.update_seconds,
-                                                  reward_s=a.reward_seconds, error=a.error, flipped=flipped,
-                                                  judge_paths=judge_paths(a.details),
-                                                  skipped=bool((a.details or {}).get("skipped"))))
+                run.attempts.append(AttemptRecord.of(a, scorer.correct(problem, a.text)))
                 run.texts.append(a.text)
         return runs
 
@@ -202,13 +210,13 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
     if method == "self_consistency":
         for _ in range(k + 1):
             outs, per = _decode(lm, messages, budget, temperature=SAMPLE_TEMPERATURE, generator=generator)
-            records = scorer(problems, [text for text, _ in outs], [n for _, n in outs], generate_s=per)
+            records = scorer(problems, [text for text, _ in outs], [n for _, n in outs], generate_seconds=per)
             for run, (text, _), record in zip(runs, outs, records):
                 run.attempts.append(record)
                 run.texts.append(text)
         return runs
     first, per = _decode(lm, messages, budget)
-    records = scorer(problems, [text for text, _ in first], [n for _, n in first], generate_s=per)
+    records = scorer(problems, [text for text, _ in first], [n for _, n in first], generate_seconds=per)
     for run, (text, _), record in zip(runs, first, records):
         run.attempts.append(record)
         run.texts.append(text)
@@ -233,7 +241,7 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
                                              {"role": "user", "content": template.format(feedback=feedback)}])
             outs, per = _decode(lm, revise, budget)
         records = scorer([problems[i] for i in active], [text for text, _ in outs], [n for _, n in outs],
-                         generate_s=per)
+                         generate_seconds=per)
         for i, (text, _), record in zip(active, outs, records):
             runs[i].attempts.append(record)
             runs[i].texts.append(text)
