@@ -209,7 +209,7 @@ def test_a_non_latentseek_lm_is_a_clear_error():
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"N": 0}, "N must be an integer >= 1"),
     ({"threshold": 2}, r"threshold must be a number in \[0, 1\]"),
-    ({"lr": -1}, r"lr must be a finite number in \(0, 10\]"),
+    ({"lr": -1}, r"lr must be a finite number > 0, got -1"),
     ({"temperature": 0.7}, "unknown setting 'temperature'"),
     ({"fracton": 0.1}, "unknown setting 'fracton' \\(did you mean 'fraction'\\?\\)"),
     ({"max_iters": 5}, r"LatentSeekModule sets max_iters from N"),
