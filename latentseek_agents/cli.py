@@ -108,13 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--allow-code-execution", action="store_true", help="needed for --reward code")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
     serve.add_argument("--port", type=_positive_int, default=8000)
-    from latentseek_agents.integrations.serve.options import ServeOptions  # framework-free: no Ray import
+    from latentseek_agents.integrations.serve.options import (  # framework-free: no Ray import
+        SERVE_CONFIG_DEFAULTS,
+        ServeOptions,
+        add_limit_options,
+    )
 
     ServeOptions.add_options(serve)
-    serve.add_argument("--max-request-iters", type=int, default=10, help="most latent updates one request may ask")
-    serve.add_argument("--max-request-tokens", type=_positive_int, default=1024, help="most max_tokens per request")
-    serve.add_argument("--max-body-bytes", type=_positive_int, default=1 << 20, help="largest request body")
-    add_config_options(serve, max_iters=2)
+    add_limit_options(serve)
+    add_config_options(serve, **SERVE_CONFIG_DEFAULTS)
     return parser
 
 
@@ -267,8 +269,9 @@ def _bench(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import os
 
-    from latentseek_agents.integrations.serve import ServeLimits, ServeOptions, latentseek_app
+    from latentseek_agents.integrations.serve import ServeOptions, latentseek_app
     from latentseek_agents.integrations.serve.app import named_rewards
+    from latentseek_agents.integrations.serve.options import limits_from
 
     from .validation import check_int
 
@@ -278,8 +281,7 @@ def _serve(args: argparse.Namespace) -> int:
         rewards = named_rewards(args.reward, allow_code_execution=args.allow_code_execution)
     except ValueError as exc:
         raise ValueError(f"--{exc}") from None
-    limits = ServeLimits(max_iters=args.max_request_iters, max_tokens=args.max_request_tokens,
-                         max_body_bytes=args.max_body_bytes)
+    limits = limits_from(args)
     app = latentseek_app(ModelSpec.from_args(args), rewards, config=config_from_args(args), limits=limits,
                          name=args.name, options=ServeOptions.from_args(args))
     os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "120")  # busy CPU machines start slowly

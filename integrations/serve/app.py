@@ -38,7 +38,7 @@ from latentseek_agents.models import load_model
 from latentseek_agents.validation import PromptTooLongError
 
 from ..common import attempt_line, cut_at_stop, display_name
-from .options import ServeOptions
+from .options import LIMIT_OPTIONS, ServeOptions, config_from_strings, limits_from
 from .protocol import (
     APIError,
     ParsedRequest,
@@ -397,14 +397,16 @@ def named_rewards(spec: str, *, allow_code_execution: bool = False,
 
 
 _BUILD_ARGS = ("model", "reward", "name", "quantize", "backend", "device", "dtype", "threads",
-               *(f.name for f in fields(ServeOptions)))
+               *(f.name for f in fields(ServeOptions)), *LIMIT_OPTIONS, *(f.name for f in fields(LatentSeekConfig)))
 
 
 def build_app(args: dict[str, str]) -> Any:
     """The application builder for ``serve run`` (a cluster, a config file): the same app as
     ``latentseek serve``, from ``key=value`` arguments: the ModelSpec's (``model``, ``backend``,
-    ``device``, ``dtype``, ``quantize``, ``threads``) and the ServeOptions' (``replicas``,
-    ``num_cpus``, ...). Rewards by name: ``math``, ``self`` (and ``code`` only through
+    ``device``, ``dtype``, ``quantize``, ``threads``), the ServeOptions' (``replicas``,
+    ``num_cpus``, ...), the per-request limits (``max_request_iters``, ``max_request_tokens``,
+    ``max_body_bytes``) and any LatentSeekConfig setting (``lr=0.05``, on the server's defaults).
+    Rewards by name: ``math``, ``self`` (and ``code`` only through
     ``latentseek_app`` itself, where executing model code is acknowledged).
 
     Example:
@@ -418,10 +420,12 @@ def build_app(args: dict[str, str]) -> Any:
     try:
         rewards = named_rewards(args.get("reward", "math"), choices=("math", "self"))
         options = ServeOptions.from_strings(args)
+        config = config_from_strings(args)
+        limits = limits_from(args)
         threads = int(args["threads"]) if args.get("threads") is not None else None
     except ValueError as exc:
         raise ValueError(f"build_app: {exc}") from None
     spec = ModelSpec(args.get("model", "default"), backend=args.get("backend", "auto"),  # type: ignore[arg-type]
                      device=args.get("device", "auto"), dtype=args.get("dtype", "auto"),  # type: ignore[arg-type]
                      quantize=args.get("quantize"), n_threads=threads)  # type: ignore[arg-type]  # checked there
-    return latentseek_app(spec, rewards, name=args.get("name"), options=options)
+    return latentseek_app(spec, rewards, config=config, limits=limits, name=args.get("name"), options=options)

@@ -13,7 +13,15 @@ from typing import Any
 
 from latentseek_agents.validation import check_int, check_number
 
-__all__ = ["ServeOptions"]
+__all__ = ["LIMIT_OPTIONS", "SERVE_CONFIG_DEFAULTS", "ServeOptions", "add_limit_options", "config_from_strings",
+           "limits_from"]
+
+# The server's default search budget (a request may ask more, up to its limits): one declaration for
+# `latentseek serve` and `build_app`.
+SERVE_CONFIG_DEFAULTS: dict[str, Any] = {"max_iters": 2}
+# Command-line / build_app names of the per-request limits that a deployment sets -> ServeLimits fields.
+LIMIT_OPTIONS = {"max_request_iters": "max_iters", "max_request_tokens": "max_tokens",
+                 "max_body_bytes": "max_body_bytes"}
 
 
 @dataclass(frozen=True)
@@ -76,3 +84,67 @@ class ServeOptions:
                     raise ValueError(f"{f.name} must be {'an int' if kind is int else 'a float'}, "
                                      f"got {values[f.name]!r}") from None
         return cls(**out)
+
+
+def add_limit_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--max-request-iters --max-request-tokens --max-body-bytes`` (defaults: ServeLimits')."""
+    from .protocol import ServeLimits
+
+    base = ServeLimits()
+    helps = {"max_iters": "most latent updates one request may ask", "max_tokens": "most max_tokens per request",
+             "max_body_bytes": "largest request body"}
+    for option, name in LIMIT_OPTIONS.items():
+        parser.add_argument("--" + option.replace("_", "-"), type=int, default=getattr(base, name),
+                            help=f"{helps[name]} (default: %(default)s)")
+
+
+def limits_from(values: Any) -> Any:
+    """The ServeLimits that ``LIMIT_OPTIONS`` names in ``values`` (a Namespace or a mapping of text) describe."""
+    from .protocol import ServeLimits
+
+    get = values.get if isinstance(values, dict) else lambda key, default=None: getattr(values, key, default)
+    out: dict[str, int] = {}
+    for option, name in LIMIT_OPTIONS.items():
+        value = get(option)
+        if value is not None:
+            try:
+                out[name] = int(value)
+            except ValueError:
+                raise ValueError(f"{option} must be an int, got {value!r}") from None
+    return ServeLimits(**out)
+
+
+def config_from_strings(values: dict[str, str]) -> Any:
+    """A LatentSeekConfig from ``key=value`` text (``build_app``), on the server's defaults; each value is
+    converted to its field's type, and a value that is not one is named.
+
+    Example:
+        >>> config_from_strings({"lr": "0.05", "select": "best"}).max_iters
+        2
+    """
+    import typing
+
+    from latentseek_agents.config import LatentSeekConfig
+
+    hints = typing.get_type_hints(LatentSeekConfig)
+    out: dict[str, Any] = dict(SERVE_CONFIG_DEFAULTS)
+    for f in fields(LatentSeekConfig):
+        if f.name not in values:
+            continue
+        text, hint = values[f.name], hints[f.name]
+        kinds = [k for k in typing.get_args(hint) if k is not type(None)] or [hint]
+        kind = kinds[0] if typing.get_origin(hint) is not typing.Literal else str
+        if text.lower() == "none" and type(None) in typing.get_args(hint):
+            out[f.name] = None
+        elif kind is bool:
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(f"{f.name} must be true or false, got {text!r}")
+            out[f.name] = text.lower() in ("true", "1")
+        elif kind in (int, float):
+            try:
+                out[f.name] = kind(text)
+            except ValueError:
+                raise ValueError(f"{f.name} must be {'an int' if kind is int else 'a float'}, got {text!r}") from None
+        else:
+            out[f.name] = text
+    return LatentSeekConfig(**out)

@@ -237,3 +237,19 @@ def test_serve_run_builds_the_same_app_from_key_value_arguments():
         build_app({"replicas": "two"})
     with pytest.raises(ValueError, match="reward must name rewards among"):
         build_app({"reward": "code"})
+
+
+def test_build_app_takes_the_model_search_and_limit_settings_of_latentseek_serve():
+    from ray.serve import Application
+
+    from latentseek_agents.integrations.serve import build_app
+
+    app = build_app({"model": "default", "backend": "torch", "dtype": "float32", "lr": "0.05",
+                     "select": "best", "grad_clip": "none", "max_request_iters": "4", "replicas": "1"})
+    assert isinstance(app, Application)
+    for args, message in (({"lr": "fast"}, "lr must be a float, got 'fast'"),
+                          ({"max_request_iters": "many"}, "max_request_iters must be an int"),
+                          ({"max_iters": "50"}, "config.max_iters is 50, above what limits let one request ask"),
+                          ({"backend": "onnx"}, "backend must be one of")):
+        with pytest.raises(ValueError, match=message):
+            build_app(args)
