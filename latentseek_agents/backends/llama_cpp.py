@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..cancel import check_cancelled
+from ..validation import check_int
 
 if TYPE_CHECKING:
     import numpy as np
@@ -192,9 +193,7 @@ class LlamaCppModel:
         lib = _lib()
         self.path = Path(path)
         check_gguf_header(self.path)  # not a file, not GGUF: named before llama.cpp sees it (8 bytes read)
-        if n_threads is not None and (not isinstance(n_threads, int) or isinstance(n_threads, bool)
-                                      or n_threads < 1):
-            raise ValueError(f"n_threads must be a positive int, got {n_threads!r}")
+        check_int("n_threads", n_threads, 1, optional=True)
         self.n_threads = n_threads or max(1, len(os.sched_getaffinity(0)))
         params = lib.llama_model_default_params()
         handle = lib.llama_model_load_from_file(str(self.path).encode(), params)

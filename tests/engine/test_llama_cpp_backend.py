@@ -153,7 +153,7 @@ def test_load_errors_are_named(tmp_path, pair):
     fake.write_bytes(b"PK\x03\x04 not a model")
     with pytest.raises(GGUFError, match="not a GGUF file"):
         load_model(str(fake), backend="llama_cpp")
-    with pytest.raises(ValueError, match="n_threads must be a positive int"):
+    with pytest.raises(ValueError, match="n_threads must be None or an integer >= 1, got 0"):
         load_model("default", backend="llama_cpp", n_threads=0)
     with pytest.raises(ValueError, match="from_pretrained options apply to backend='torch' only"):
         load_model("default", backend="llama_cpp", n_gpu_layers=3)
