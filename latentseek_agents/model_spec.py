@@ -111,7 +111,7 @@ class ModelSpec:
         group.add_argument("--model", default="default",
                            help="'default' (embedded SmolLM2-135M-Instruct), a hub id, a local folder or a .gguf file")
         group.add_argument("--backend", choices=BACKENDS, default="auto",
-                           help="torch, llama_cpp (GGUF files on the CPU; needs the llama_cpp extra) or auto: "
+                           help="torch, llama_cpp (GGUF files on the CPU; needs the llama-cpp extra) or auto: "
                                 "llama_cpp for a GGUF on the CPU when it is installed (default: %(default)s)")
         if device:
             group.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: %(default)s)")

@@ -23,7 +23,7 @@ __all__ = ["BACKENDS", "LLAMA_CPP_REQUIREMENT", "is_llama_cpp_available", "resol
 BACKENDS = ("auto", "torch", "llama_cpp")
 LLAMA_CPP_REQUIREMENT = "llama-cpp-python==0.3.36"
 _INSTALL_HINT = (f'install it with `CMAKE_ARGS="-DLLAVA_BUILD=OFF" pip install "{LLAMA_CPP_REQUIREMENT}"` or the '
-                 "package's extra `pip install \"latentseek-agents[llama_cpp]\"` (it compiles llama.cpp from source: "
+                 "package's extra `pip install \"latentseek-agents[llama-cpp]\"` (it compiles llama.cpp from source: "
                  "about 4-10 min on 2 cores)")
 
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.default_model
 
 
 BACKENDS = ["torch", pytest.param("llama_cpp", marks=pytest.mark.skipif(
-    not is_llama_cpp_available(), reason="llama-cpp-python is not installed (the llama_cpp extra)"))]
+    not is_llama_cpp_available(), reason="llama-cpp-python is not installed (the llama-cpp extra)"))]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -15,7 +15,7 @@ from latentseek_agents.prompts import build_messages, render_prompt
 from latentseek_agents.rewards import MathAnswer
 
 needs_llama = pytest.mark.skipif(not backends.is_llama_cpp_available(),
-                                 reason="llama-cpp-python is not installed (the llama_cpp extra)")
+                                 reason="llama-cpp-python is not installed (the llama-cpp extra)")
 QUESTION = "Natalia sold clips to 48 of her friends in April, and then half as many in May. How many clips in all?"
 
 
@@ -63,7 +63,7 @@ def test_unknown_backend_is_refused_everywhere():
 @pytest.fixture(scope="module")
 def pair():
     if not backends.is_llama_cpp_available():
-        pytest.skip("llama-cpp-python is not installed (the llama_cpp extra)")
+        pytest.skip("llama-cpp-python is not installed (the llama-cpp extra)")
     return load_model(backend="llama_cpp", n_threads=1), load_model(backend="torch")
 
 
