@@ -90,11 +90,10 @@ def check_gguf_header(path: str | os.PathLike[str]) -> None:
     """Refuse a path that is not a GGUF file, naming what its first bytes are (reads 8 bytes only).
 
     Example:
-        >>> check_gguf_header("README.md")
+        >>> check_gguf_header(__file__)                         # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        latentseek_agents.gguf_models.GGUFError: 'README.md' is not a GGUF file: its first bytes are b'# latent', \
-a GGUF file starts with b'GGUF'
+        latentseek_agents.gguf_models.GGUFError: '...gguf_models.py' is not a GGUF file: its first bytes are ...
     """
     path = Path(path)
     if not path.is_file():
