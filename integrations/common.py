@@ -170,7 +170,9 @@ def display_name(model: Any) -> str:
         >>> display_name("default"), display_name("Qwen/Qwen2.5-7B-Instruct")
         ('SmolLM2-135M-Instruct', 'Qwen/Qwen2.5-7B-Instruct')
     """
-    model = getattr(model, "source", model) if type(model).__name__ == "ModelSpec" else model
+    from latentseek_agents.model_spec import ModelSpec
+
+    model = model.source if isinstance(model, ModelSpec) else model
     if model is None or model == "default":
         return _DEFAULT_NAME
     if isinstance(model, str):

@@ -15,11 +15,11 @@ from typing import Any, Literal
 from .backends import BACKENDS
 from .validation import check_int
 
-__all__ = ["ModelSpec", "DTYPES", "QUANTIZE_CHOICES", "as_model_spec"]
+__all__ = ["ModelSpec", "DTYPES", "DTYPE_ALIASES", "QUANTIZE_CHOICES", "as_model_spec"]
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 QUANTIZE_CHOICES = ("int8",)
-_DTYPE_ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16"}
+DTYPE_ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16"}
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class ModelSpec:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if not isinstance(self.device, str) or not self.device.strip():
             raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {self.device!r}")
-        dtype = _DTYPE_ALIASES.get(self.dtype, self.dtype) if isinstance(self.dtype, str) else self.dtype
+        dtype = DTYPE_ALIASES.get(self.dtype, self.dtype) if isinstance(self.dtype, str) else self.dtype
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
         object.__setattr__(self, "dtype", dtype)

