@@ -1,17 +1,20 @@
 """Load on the OpenAI-compatible server: concurrent clients against Ray Serve replicas, and what
 a client that walks away costs.
 
-Prints, from one run on one machine:
+Prints, from one run on one machine, for the same load served two ways - one search at a time
+(``max_batch_size=1``, as before batching) and batched (``max_batch_size=--batch``):
   * one request alone (the baseline), then C concurrent `openai` clients sending R requests each:
     answered / sent, lost (errors, time-outs), p50 and p99 latency (and each / the baseline),
-    requests per minute;
-  * the disconnect run: a long streamed search (many latent updates) is closed after its first
+    requests per minute, active searches afterwards, the largest batch;
+  * (batched) the disconnect run: a long streamed search (many latent updates) is closed after its first
     reasoning chunk; the replica's CPU use is sampled every 20 ms from the close until it falls
     idle, and that delay is set against one decoding step of the same model.
 
+The last line: ``throughput ratio R (batched / one search at a time)``.
+
 Usage:
     python benchmarks/serve_load.py                                  # default model, 16 clients, 2 replicas
-    python benchmarks/serve_load.py --clients 16 --replicas 2 --requests 2 --max-tokens 64
+    python benchmarks/serve_load.py --backend torch --clients 16 --replicas 2 --requests 2 --max-tokens 64
 """
 
 from __future__ import annotations
@@ -112,19 +115,8 @@ def disconnect_run(base: str, model: str, count: int, max_tokens: int) -> dict:
             "extra_attempts": extra}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="default")
-    parser.add_argument("--replicas", type=int, default=2)
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--requests", type=int, default=2, help="requests per client")
-    parser.add_argument("--max-tokens", type=int, default=64)
-    parser.add_argument("--iters", type=int, default=1, help="latent updates per request (at most)")
-    parser.add_argument("--ongoing", type=int, default=2, help="max_ongoing_requests per replica (the rest queue)")
-    args = parser.parse_args(argv)
-
-    os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "120")
-    import ray
+def run_phase(args: argparse.Namespace, label: str, batch: int, ongoing: int, disconnect: bool) -> dict:
+    """Deploy the app with ``max_batch_size=batch``, measure one request alone and the load, tear down."""
     from openai import OpenAI
     from ray import serve
 
@@ -132,25 +124,23 @@ def main(argv: list[str] | None = None) -> int:
     from latentseek_agents.integrations.serve import latentseek_app
     from latentseek_agents.rewards import MathAnswer
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
     started = time.perf_counter()
     serve.run(latentseek_app(args.model, {"math": MathAnswer()}, num_replicas=args.replicas, num_cpus=1,
-                             max_ongoing_requests=args.ongoing, max_queued_requests=4 * args.clients,
+                             max_ongoing_requests=ongoing, max_queued_requests=4 * args.clients,
+                             max_batch_size=batch, backend=args.backend,
                              config=LatentSeekConfig(max_iters=args.iters, max_new_tokens=args.max_tokens)),
               name="load", route_prefix="/")
+    base = args.base
+    print(f"\n== {label}: max_batch_size {batch}, max_ongoing_requests {ongoing} ==")
     print(f"{args.replicas} replicas of {args.model} up in {time.perf_counter() - started:.1f} s "
           f"({os.cpu_count()} cores, 1 per replica)")
     try:
         api = OpenAI(base_url=f"{base}/v1", api_key="unused", max_retries=0, timeout=3600)
         model = api.models.list().data[0].id
         question, answer = questions(1)[0]
-        api.chat.completions.create(model=model, messages=[{"role": "user", "content": question}],
-                                    max_tokens=args.max_tokens)  # warm-up: first call on a replica
+        for _ in range(2 * args.replicas):  # warm-up: the first call on each replica
+            api.chat.completions.create(model=model, messages=[{"role": "user", "content": question}],
+                                        max_tokens=args.max_tokens)
         alone = []
         for _ in range(2):
             start = time.perf_counter()
@@ -167,28 +157,74 @@ def main(argv: list[str] | None = None) -> int:
         out = asyncio.run(load(base, model, args.clients, args.requests, args.max_tokens, args.iters))
         sent = args.clients * args.requests
         lat = out["latencies"]
-        print(f"\n{args.clients} concurrent clients x {args.requests} requests against {args.replicas} replicas:")
+        out.update(sent=sent, baseline=baseline, rate=60 * len(lat) / out["wall"])
+        print(f"{args.clients} concurrent clients x {args.requests} requests against {args.replicas} replicas:")
         print(f"  answered {len(lat)}/{sent}, lost {sent - len(lat)}"
               + (f" (first: {out['failures'][0]})" if out["failures"] else ""))
         if lat:
-            p50, p99 = statistics.median(lat), percentile(lat, 99)
-            print(f"  latency p50 {p50:.2f} s ({p50 / baseline:.1f}x alone), p99 {p99:.2f} s "
-                  f"({p99 / baseline:.1f}x alone)")
-            print(f"  throughput {60 * len(lat) / out['wall']:.1f} requests/min over {out['wall']:.1f} s "
+            out.update(p50=statistics.median(lat), p99=percentile(lat, 99))
+            print(f"  latency p50 {out['p50']:.2f} s ({out['p50'] / baseline:.1f}x alone), p99 {out['p99']:.2f} s "
+                  f"({out['p99'] / baseline:.1f}x alone)")
+            print(f"  throughput {out['rate']:.1f} requests/min over {out['wall']:.1f} s "
                   f"(alone, back to back: {60 / baseline:.1f} requests/min)")
+        health = replicas(base, args.replicas)
+        out["active_after"] = sum(h["active_searches"] for h in health.values())
+        largest, batches = (max(h["largest_batch"] for h in health.values()),
+                            sum(h["batches_run"] for h in health.values()))
+        print(f"  afterwards: {out['active_after']} active searches; largest batch {largest} over {batches} batches")
 
-        cut = disconnect_run(base, model, args.replicas, max(args.max_tokens, 256))
-        print("\nclient disconnect (a 10-update streamed search closed after its first reasoning chunk):")
-        if cut["idle_after"] is None:
-            print("  the replicas did NOT fall idle within 60 s")
-        else:
-            print(f"  every replica under 10 % of a core from {1000 * cut['idle_after']:.0f} ms after the close "
-                  f"(= {cut['idle_after'] / step:.1f} decoding steps of ~{1000 * step:.0f} ms)")
-        print(f"  afterwards: {cut['active_after']} active searches; {cut['extra_attempts']} attempt(s) scored "
-              "after the first one (a search left alone scores 10 more)")
+        if disconnect:
+            cut = disconnect_run(base, model, args.replicas, max(args.max_tokens, 256))
+            print("client disconnect (a 10-update streamed search closed after its first reasoning chunk):")
+            if cut["idle_after"] is None:
+                print("  the replicas did NOT fall idle within 60 s")
+            else:
+                print(f"  every replica under 10 % of a core from {1000 * cut['idle_after']:.0f} ms after the close "
+                      f"(= {cut['idle_after'] / step:.1f} decoding steps of ~{1000 * step:.0f} ms)")
+            print(f"  afterwards: {cut['active_after']} active searches; {cut['extra_attempts']} attempt(s) scored "
+                  "after the first one (a search left alone scores 10 more)")
+    finally:
+        serve.delete("load")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--backend", default="auto", choices=("auto", "torch", "llama_cpp"))
+    parser.add_argument("--replicas", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=2, help="requests per client")
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--iters", type=int, default=1, help="latent updates per request (at most)")
+    parser.add_argument("--ongoing", type=int, default=2,
+                        help="max_ongoing_requests per replica, one search at a time (the rest queue)")
+    parser.add_argument("--batch", type=int, default=8,
+                        help="max_batch_size (= max_ongoing_requests) per replica, batched")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "120")
+    import ray
+    from ray import serve
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args.base = f"http://127.0.0.1:{port}"
+    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    try:
+        before = run_phase(args, "one search at a time", 1, args.ongoing, disconnect=False)
+        after = run_phase(args, "batched", args.batch, args.batch, disconnect=True)
     finally:
         serve.shutdown()
         ray.shutdown()
+    print(f"\nsame load, same run: one search at a time {before['rate']:.1f} requests/min (p50 "
+          f"{before.get('p50', float('nan')):.1f} s, p99 {before.get('p99', float('nan')):.1f} s, lost "
+          f"{before['sent'] - len(before['latencies'])}); batched {after['rate']:.1f} requests/min (p50 "
+          f"{after.get('p50', float('nan')):.1f} s, p99 {after.get('p99', float('nan')):.1f} s, lost "
+          f"{after['sent'] - len(after['latencies'])})")
+    print(f"throughput ratio {after['rate'] / before['rate']:.2f} (batched / one search at a time)")
     return 0
 
 

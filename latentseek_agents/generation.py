@@ -14,7 +14,8 @@ row in one llama.cpp context instead of a padded batch.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import threading
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -152,6 +153,7 @@ def continue_decoding(
     stop_ids: Collection[int] | None = None,
     temperature: float = 0.0,
     generator: Any = None,
+    cancel_rows: Sequence[threading.Event | None] | None = None,
 ) -> list[Generation]:
     """Decode after the cached prompts ``rows`` (optionally after a forced token prefix).
 
@@ -165,6 +167,8 @@ def continue_decoding(
         stop_ids: tokens that end a row (default: the model's eos tokens; ``()`` never stops early).
         temperature: 0 decodes greedily; above 0 samples from ``softmax(logits / temperature)``.
         generator: the ``torch.Generator`` used for sampling (for reproducible samples).
+        cancel_rows: per row, an event (or None): once it is set the row stops at the next step and
+            keeps the tokens it has; the other rows go on.
 
     Returns:
         One :class:`Generation` per row, in order; ``tokens`` excludes the prefix.
@@ -178,13 +182,16 @@ def continue_decoding(
     if prefixes is not None and (len(prefixes) != len(rows) or any(len(p) == 0 for p in prefixes)):
         raise ValueError("prefixes must hold one non-empty token list per row")
     stop = set(lm.eos_token_ids if stop_ids is None else stop_ids)
+    if cancel_rows is not None and len(cancel_rows) != len(rows):
+        raise ValueError(f"cancel_rows has {len(cancel_rows)} entries for {len(rows)} rows")
+    ended = _row_ended(cancel_rows)
     if isinstance(lm, LlamaCppModel):
         import numpy as np
         import torch
 
         produced = lm.continue_decoding(prompt, rows, budgets,  # type: ignore[arg-type]  # its own cache type
                                         prefixes=prefixes, capture_hidden=capture_hidden, stop=stop,
-                                        temperature=temperature, generator=generator)
+                                        temperature=temperature, generator=generator, ended=ended)
         return [Generation(tokens=tokens, hidden=torch.from_numpy(np.stack(states))
                            if states else None) for tokens, states in produced]
     outputs: list[list[int]] = [[] for _ in rows]
@@ -211,7 +218,7 @@ def continue_decoding(
                 outputs[row].append(token)
                 if len(captured[row]) < capture_hidden:
                     captured[row].append(hidden[slot].float().clone())
-                if token in stop or len(outputs[row]) >= budgets[row]:
+                if token in stop or len(outputs[row]) >= budgets[row] or ended(row):
                     finished.append(slot)
             if finished:
                 keep_slots = [s for s in range(len(alive)) if s not in set(finished)]
@@ -227,6 +234,13 @@ def continue_decoding(
         Generation(tokens=outputs[i], hidden=torch.stack(captured[i]) if captured[i] else None)
         for i in range(len(rows))
     ]
+
+
+def _row_ended(events: Sequence[threading.Event | None] | None) -> Callable[[int], bool]:
+    """``ended(row)``: whether row ``row``'s cancel event (if any) is set."""
+    if events is None:
+        return lambda row: False
+    return lambda row: events[row] is not None and events[row].is_set()  # type: ignore[union-attr]
 
 
 def generate(

@@ -194,10 +194,12 @@ class SearchEvent:
     """One step of :meth:`LatentSeek.iter_solve`'s stream.
 
     Attributes:
-        kind: ``"attempt"`` (a scored attempt of problem ``index``) or ``"result"`` (its final answer).
+        kind: ``"attempt"`` (a scored attempt of problem ``index``), ``"result"`` (its final answer)
+            or ``"error"`` (it can't be run; only with ``iter_solve(..., return_exceptions=True)``).
         index: which problem, in the order given.
         attempt: the scored attempt (``kind == "attempt"``).
         result: the problem's :class:`SeekResult` (``kind == "result"``).
+        error: why the problem can't be run (``kind == "error"``), a ``ValueError``.
 
     Example:
         >>> SearchEvent("attempt", 0).kind
@@ -208,3 +210,4 @@ class SearchEvent:
     index: int
     attempt: Attempt | None = None
     result: SeekResult | None = None
+    error: Exception | None = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .answers import extract_answer
@@ -29,16 +29,16 @@ __all__ = ["LatentSeek"]
 AttemptCallback = Callable[[int, Attempt], None]
 
 
-def _one_per_problem(references: Any, count: int) -> list[Any]:
-    """``references`` as a list with one entry per problem (None: no references)."""
-    if references is None:
+def _one_per_problem(values: Any, count: int, name: str = "references") -> list[Any]:
+    """``values`` (references, contexts, cancel events) as a list with one entry per problem (None: none)."""
+    if values is None:
         return [None] * count
-    if isinstance(references, (str, bytes, Mapping)) or not isinstance(references, Sequence):
-        raise ValueError(f"references must be a list with one entry per problem, got a "
-                         f"{type(references).__name__} ({references!r:.40}); for one problem use solve()")
-    if len(references) != count:
-        raise ValueError(f"references has {len(references)} entries for {count} problems")
-    return list(references)
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Sequence):
+        raise ValueError(f"{name} must be a list with one entry per problem, got a "
+                         f"{type(values).__name__} ({values!r:.40}); for one problem use solve()")
+    if len(values) != count:
+        raise ValueError(f"{name} has {len(values)} entries for {count} problems")
+    return list(values)
 
 
 @dataclass
@@ -50,12 +50,19 @@ class _Problem:
     reference: Any
     prompt_ids: list[int]
     budget: int
+    context: dict[str, Any] = field(default_factory=dict)  # the reward's extra context for this problem
+    cancel: threading.Event | None = None  # set: this problem stops at its next decoding step, silently
     trace: list[Attempt] = field(default_factory=list)
     prefix: list[int] = field(default_factory=list)
     latents: int = 0
     stop_reason: str | None = None
     start: float = 0.0
     seconds: float = 0.0
+
+
+def _dropped(item: _Problem) -> bool:
+    """Whether the problem's own cancel event is set (its caller left: it leaves the search)."""
+    return item.cancel is not None and item.cancel.is_set()
 
 
 def _advantage(trace: Sequence[Attempt]) -> float:
@@ -150,32 +157,22 @@ class LatentSeek:
         if on_attempt is not None and not callable(on_attempt):
             raise ValueError(f"on_attempt must be None or a callable (index, attempt), got "
                              f"{type(on_attempt).__name__} {on_attempt!r:.40}")
-        if not problems:
-            return []
-        prepared: list[_Problem | ValueError] = []
-        for p, r in zip(problems, _one_per_problem(references, len(problems))):
-            try:
-                prepared.append(self._prepare(p, r))
-            except ValueError as exc:
-                if not return_exceptions:
-                    raise
-                prepared.append(exc)
-        runnable = [i for i, item in enumerate(prepared) if isinstance(item, _Problem)]
-        results: dict[int, SeekResult] = {}
-        if runnable:
-            for event in self._search([prepared[i] for i in runnable], context):  # type: ignore[misc]
-                if event.attempt is not None and on_attempt is not None:
-                    on_attempt(runnable[event.index], event.attempt)
-                if event.result is not None:
-                    results[runnable[event.index]] = event.result
-        return [results[i] if isinstance(item, _Problem) else item for i, item in enumerate(prepared)]  # type: ignore[misc]
+        results: list[Any] = [None] * len(problems)
+        for event in self.iter_solve(list(problems), references, return_exceptions=return_exceptions, **context):
+            if event.attempt is not None and on_attempt is not None:
+                on_attempt(event.index, event.attempt)
+            if event.kind != "attempt":
+                results[event.index] = event.result if event.error is None else event.error
+        return results
 
     def iter_solve(
         self,
         problems: Problem | Sequence[Problem],
         references: Any = None,
         *,
-        cancel: threading.Event | None = None,
+        cancel: threading.Event | Sequence[threading.Event | None] | None = None,
+        contexts: Sequence[Mapping[str, Any]] | None = None,
+        return_exceptions: bool = False,
         **context: Any,
     ) -> Generator[SearchEvent, None, None]:
         """The search as a stream: one event per scored attempt as it happens, one per problem when
@@ -190,6 +187,13 @@ class LatentSeek:
         Args:
             problems: one question (or message list), or a list of them.
             references: the reference (one problem) or one per problem.
+            cancel: one event for the whole search, or one per problem: a problem whose event is set
+                stops at its next decoding step without further events, and the others go on (a
+                server solving several clients' requests together drops the one that left).
+            contexts: one mapping per problem of extra reward context, over ``**context``.
+            return_exceptions: a problem that can't be run (empty, too long for the model) yields one
+                ``"error"`` event with its ``ValueError`` first and the others are solved;
+                otherwise that error is raised here, before anything runs.
 
         Example:
             >>> for event in seeker.iter_solve("What is 6 * 7?", reference="42"):   # doctest: +SKIP
@@ -200,15 +204,41 @@ class LatentSeek:
         """
         single = isinstance(problems, (str, bytes, bytearray)) or not isinstance(problems, Sequence) or (
             bool(problems) and isinstance(problems[0], Mapping))
-        batch = [problems] if single else list(problems)  # type: ignore[list-item]
+        batch: list[Problem] = [problems] if single else list(problems)  # type: ignore[list-item,arg-type]
         references = [references] if single else _one_per_problem(references, len(batch))
-        prepared = [self._prepare(p, r) for p, r in zip(batch, references)]  # type: ignore[arg-type]
-        return self._search(prepared, context, cancel)  # an empty batch is an empty stream, as solve_batch([]) is []
+        per_problem = _one_per_problem(contexts, len(batch), "contexts")
+        events = _one_per_problem(cancel, len(batch), "cancel") if isinstance(cancel, Sequence) else None
+        prepared: list[_Problem | ValueError] = []
+        for k, (p, r) in enumerate(zip(batch, references)):
+            try:
+                item = self._prepare(p, r)
+            except ValueError as exc:
+                if not return_exceptions:
+                    raise
+                prepared.append(exc)
+                continue
+            item.context = {**context, **(per_problem[k] or {})}
+            item.cancel = events[k] if events is not None else None
+            prepared.append(item)
+        whole = cancel if isinstance(cancel, threading.Event) else None
+        return self._stream(prepared, whole)  # an empty batch is an empty stream, as solve_batch([]) is []
 
-    def _search(self, batch: list[_Problem], context: dict[str, Any],
-                cancel: threading.Event | None = None) -> Generator[SearchEvent, None, None]:
+    def _stream(self, prepared: list[_Problem | ValueError],
+                cancel: threading.Event | None) -> Generator[SearchEvent, None, None]:
+        """The errors of problems that can't run, then the search of the others (indices as given)."""
+        runnable = [k for k, item in enumerate(prepared) if isinstance(item, _Problem)]
+        for k, item in enumerate(prepared):
+            if isinstance(item, ValueError):
+                yield SearchEvent("error", k, error=item)
+        for event in self._search([prepared[k] for k in runnable], cancel):  # type: ignore[misc]
+            yield replace(event, index=runnable[event.index])
+
+    def _search(self, batch: list[_Problem], cancel: threading.Event | None = None
+                ) -> Generator[SearchEvent, None, None]:
         """The loop as a generator. It never yields while it holds the model's lock or is decoding;
-        each blocking phase runs under the ``cancel`` event's scope (checked once per decoding step)."""
+        each blocking phase runs under the ``cancel`` event's scope (checked once per decoding step).
+        A problem whose own ``cancel`` is set ends its decoding at the next step and leaves the search
+        there: it is not scored and yields nothing more."""
         if not batch:
             return
         import torch
@@ -226,16 +256,18 @@ class LatentSeek:
         with cancel_scope(event=cancel):
             prompt = prefill(self.lm, [p.prompt_ids for p in batch], room=max(p.budget for p in batch))
             first = continue_decoding(self.lm, prompt, range(len(batch)), [p.budget for p in batch],
-                                    capture_hidden=cfg.max_latents)
+                                      capture_hidden=cfg.max_latents, cancel_rows=[p.cancel for p in batch])
             gen_seconds = (time.perf_counter() - t0) / len(batch)
-            attempts = self._score_all(batch, [gen.tokens for gen in first], 0, context,
+            live = [i for i, item in enumerate(batch) if not _dropped(item)]
+            attempts = self._score_all([batch[i] for i in live], [first[i].tokens for i in live], 0,
                                        generate_seconds=gen_seconds)
-        hidden: list[Any] = []
-        for i, (item, gen, attempt) in enumerate(zip(batch, first, attempts)):
+        hidden: dict[int, Any] = {}
+        for i, attempt in zip(live, attempts):
+            item, gen = batch[i], first[i]
             self._record(item, attempt)
             yield SearchEvent("attempt", i, attempt=attempt)
             item.latents = num_latents(len(gen.tokens), cfg.fraction, cfg.max_latents)
-            hidden.append(gen.hidden[: item.latents] if gen.hidden is not None else None)
+            hidden[i] = gen.hidden[: item.latents] if gen.hidden is not None else None
             if attempt.passed:
                 item.stop_reason = "threshold"
             elif attempt.details.get("skipped"):
@@ -248,7 +280,7 @@ class LatentSeek:
             if item.stop_reason is not None:
                 yield SearchEvent("result", i, result=self._result(item))
 
-        active = [i for i, item in enumerate(batch) if item.stop_reason is None]
+        active = [i for i in live if batch[i].stop_reason is None]
         optimizer = LatentOptimizer(self.lm, [hidden[i] for i in active], cfg) if active else None
         slot = {i: s for s, i in enumerate(active)}
         generator = None
@@ -256,6 +288,7 @@ class LatentSeek:
             generator = torch.Generator(device=optimizer.weight.device).manual_seed(cfg.seed)
 
         for iteration in range(1, cfg.max_iters + 1):
+            active = [i for i in active if not _dropped(batch[i])]
             if not active:
                 break
             t0 = time.perf_counter()
@@ -292,12 +325,14 @@ class LatentSeek:
                         self.lm, prompt, to_continue,
                         [max(batch[i].budget - len(new_prefix[i]), 0) for i in to_continue],
                         prefixes=[new_prefix[i] for i in to_continue],
+                        cancel_rows=[batch[i].cancel for i in to_continue],
                     )
                     for i, gen in zip(to_continue, gens):
                         tokens[i] = new_prefix[i] + gen.tokens
                 gen_seconds = (time.perf_counter() - t0) / len(active)
+                active = [i for i in active if not _dropped(batch[i])]
                 attempts = self._score_all([batch[i] for i in active], [tokens[i] for i in active], iteration,
-                                           context, generate_seconds=gen_seconds, update_seconds=update_seconds,
+                                           generate_seconds=gen_seconds, update_seconds=update_seconds,
                                            prefix_tokens=[len(new_prefix[i]) for i in active],
                                            changed=[changed[i] for i in active])
             for i, attempt in zip(active, attempts):
@@ -331,7 +366,6 @@ class LatentSeek:
         items: Sequence[_Problem],
         tokens: Sequence[list[int]],
         iteration: int,
-        context: dict[str, Any],
         *,
         generate_seconds: float = 0.0,
         update_seconds: float = 0.0,
@@ -348,7 +382,7 @@ class LatentSeek:
         scored = score_completions(
             self.reward, [texts[k] for k in todo],
             [{"prompt": items[k].question, "reference": items[k].reference, "messages": items[k].messages,
-              **context} for k in todo],
+              **items[k].context} for k in todo],
             timeout_s=self.config.reward_timeout_s,
         )
         for k, scored_k in zip(todo, scored):

@@ -8,11 +8,12 @@ Routes (what vLLM, llama.cpp's server and TGI answer, so any OpenAI client works
   ``"latentseek"`` extension object (see :mod:`.protocol`).
 * ``GET /v1/models`` and ``GET /v1/models/{id}``; ``GET /health`` (``active_searches`` included).
 
-A client that disconnects or closes its stream stops its search within one decoding step (Ray
-Serve cancels the request; the cancel reaches the engine's stream). Backpressure is Ray Serve's:
-a replica takes ``max_ongoing_requests`` at once and the deployment queues at most
-``max_queued_requests`` more; beyond that a request is answered 503 at once, never queued without
-bound.
+Requests that reach a replica together are solved together (:mod:`.batching`): one batched
+search, up to ``max_batch_size`` requests with the same settings. A client that disconnects or
+closes its stream leaves its batch within one decoding step (Ray Serve cancels the request; the
+cancel reaches the engine) and the others go on. Backpressure is Ray Serve's: a replica takes
+``max_ongoing_requests`` at once and the deployment queues at most ``max_queued_requests`` more;
+beyond that a request is answered 503 at once, never queued without bound.
 
 Example:
     >>> from latentseek_agents.rewards import MathAnswer
@@ -22,12 +23,11 @@ Example:
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations (Request) at
 # definition time, and they are imported inside create_app.
-import asyncio
 import json
 import os
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -35,9 +35,9 @@ from typing import Any
 from latentseek_agents.config import LatentSeekConfig
 from latentseek_agents.model_spec import ModelSpec, as_model_spec
 from latentseek_agents.models import load_model
-from latentseek_agents.validation import PromptTooLongError
 
 from ..common import attempt_line, cut_at_stop, display_name
+from .batching import SearchBatcher
 from .options import LIMIT_OPTIONS, ServeOptions, config_from_strings, limits_from
 from .protocol import (
     APIError,
@@ -55,7 +55,6 @@ __all__ = ["REWARD_NAMES", "SELF_REWARD", "LatentSeekService", "build_app", "cre
            "named_rewards"]
 
 SELF_REWARD = "self"  # a reward spec: SelfJudge on the served model, built in each replica
-_DONE = object()
 
 
 def served_name(model: Any) -> str:
@@ -80,12 +79,15 @@ class LatentSeekService:
         limits: the per-request maxima (:class:`~.protocol.ServeLimits`).
         name: the model name clients send (default: :func:`served_name`).
         device, dtype, quantize, backend: with a name or path, the :class:`ModelSpec` fields.
+        max_batch_size, batch_wait_s: how requests are batched (:class:`~.batching.SearchBatcher`;
+            ``max_batch_size=1`` is one search at a time; default: :class:`~.options.ServeOptions`').
     """
 
     def __init__(self, model: Any = "default", rewards: Mapping[str, Any] | None = None,
                  config: LatentSeekConfig | None = None, limits: ServeLimits | None = None, name: str | None = None,
                  device: str | None = None, dtype: str | None = None, quantize: str | None = None,
-                 backend: str | None = None) -> None:
+                 backend: str | None = None, max_batch_size: int | None = None,
+                 batch_wait_s: float | None = None) -> None:
         from latentseek_agents.rewards import SelfJudge
 
         if hasattr(model, "tokenizer"):  # already loaded
@@ -100,65 +102,32 @@ class LatentSeekService:
         self.created = int(time.time())
         self.rewards = {key: SelfJudge(self.lm) if value == SELF_REWARD else value
                         for key, value in (rewards or {SELF_REWARD: SELF_REWARD}).items()}
-        self._active = 0
         self.attempts_scored = 0  # over the replica's life (for /health: is a search still working?)
         self._count_lock = threading.Lock()
+        batching = ServeOptions()  # the defaults, declared there
+        self.batcher = SearchBatcher(self.lm, self.rewards, max_batch_size=max_batch_size or batching.batch_size,
+                                     wait_s=batching.batch_wait_s if batch_wait_s is None else batch_wait_s,
+                                     on_attempt=self._count_attempt)
+
+    def _count_attempt(self) -> None:
+        with self._count_lock:
+            self.attempts_scored += 1
 
     @property
     def active_searches(self) -> int:
-        """Searches running now (a cancelled one counts until its decoding step ends)."""
-        return self._active
+        """Requests being solved now whose client still waits."""
+        return self.batcher.active
 
     def parse(self, raw: bytes) -> ParsedRequest:
         """Check a request body against this deployment (see :func:`~.protocol.parse_request`)."""
         return parse_request(raw, model_names=[self.name], rewards=list(self.rewards), base=self.config,
                              limits=self.limits)
 
-    def _tracked(self, stream: Iterator[Any]) -> Generator[Any, None, None]:
-        with self._count_lock:
-            self._active += 1
-        try:
-            for event in stream:
-                if event.attempt is not None:
-                    with self._count_lock:
-                        self.attempts_scored += 1
-                yield event
-        finally:
-            with self._count_lock:
-                self._active -= 1
-
-    def _start(self, request: ParsedRequest, cancel: threading.Event) -> Generator[Any, None, None]:
-        from latentseek_agents.seek import LatentSeek
-
-        seeker = LatentSeek(self.lm, reward=self.rewards[request.reward], config=request.config)
-        context = {k: v for k, v in request.context.items() if k != "reference"}
-        try:
-            stream = seeker.iter_solve(request.messages, request.context["reference"], cancel=cancel, **context)
-        except ValueError as exc:  # the prompt can't run: too long for the model, bad text
-            code = "context_length_exceeded" if isinstance(exc, PromptTooLongError) else "invalid_value"
-            raise APIError(422, str(exc), param="messages", code=code) from None
-        return self._tracked(stream)
-
-    async def events(self, request: ParsedRequest) -> AsyncGenerator[Any, None]:
-        """The search's events, each decoding phase in a worker thread. Leaving early (the client
-        went away, the task was cancelled) stops the search at its next decoding step."""
-        cancel = threading.Event()
-        stream = await asyncio.to_thread(self._start, request, cancel)
-        running: asyncio.Future[Any] | None = None
-        try:
-            while True:
-                running = asyncio.ensure_future(asyncio.to_thread(next, stream, _DONE))
-                event = await running
-                running = None
-                if event is _DONE:
-                    return
-                yield event
-        finally:
-            cancel.set()
-            if running is None:
-                stream.close()  # between steps: close now (the model's lock is already free)
-            else:  # mid-step in its thread: it stops at its next decoding step and ends the stream
-                running.add_done_callback(lambda f: f.cancelled() or f.exception())
+    def events(self, request: ParsedRequest) -> AsyncGenerator[Any, None]:
+        """The request's search events (its attempts, then its result), solved in a batch with the
+        requests that arrive with it. Leaving early (the client went away) drops it from its batch at
+        the next decoding step; a prompt the model can't run raises APIError (422) first."""
+        return self.batcher.events(request)
 
 
 def _finish_reason(result: Any, cut: bool) -> str:
@@ -255,7 +224,9 @@ def create_app(service: Any) -> Any:
     async def health() -> dict[str, Any]:
         svc = service()
         return {"status": "ok", "model": svc.name, "active_searches": svc.active_searches,
-                "attempts_scored": svc.attempts_scored, "rewards": list(svc.rewards), "pid": os.getpid()}
+                "attempts_scored": svc.attempts_scored, "batches_run": svc.batcher.batches_run,
+                "largest_batch": svc.batcher.largest_batch, "max_batch_size": svc.batcher.max_batch_size,
+                "rewards": list(svc.rewards), "pid": os.getpid()}
 
     return app
 
@@ -303,6 +274,7 @@ def latentseek_app(model: Any = "default", rewards: Mapping[str, Any] | None = N
                    name: str | None = None, options: ServeOptions | None = None, num_replicas: int | None = None,
                    num_cpus: float | None = None, num_gpus: float | None = None,
                    max_ongoing_requests: int | None = None, max_queued_requests: int | None = None,
+                   max_batch_size: int | None = None, batch_wait_s: float | None = None,
                    device: str | None = None, dtype: str | None = None, quantize: str | None = None,
                    backend: str | None = None) -> Any:
     """A Ray Serve application answering the OpenAI chat-completions API with LatentSeek.
@@ -314,9 +286,10 @@ def latentseek_app(model: Any = "default", rewards: Mapping[str, Any] | None = N
             threads unless the spec sets ``n_threads``.
         rewards: ``{name: checker}`` (picklable; ``"self"`` = SelfJudge on the served model).
         config, limits: the base settings and the per-request maxima.
-        options: the deployment's :class:`~.options.ServeOptions` (replicas, resources, admission);
-            or set its fields one by one with ``num_replicas``, ``num_cpus``, ``num_gpus``,
-            ``max_ongoing_requests``, ``max_queued_requests`` (unset ones keep its defaults).
+        options: the deployment's :class:`~.options.ServeOptions` (replicas, resources, admission,
+            batching); or set its fields one by one with ``num_replicas``, ``num_cpus``, ``num_gpus``,
+            ``max_ongoing_requests``, ``max_queued_requests``, ``max_batch_size``, ``batch_wait_s``
+            (unset ones keep its defaults).
 
     Example:
         >>> serve.run(latentseek_app("default", {"math": MathAnswer()}, num_replicas=2))  # doctest: +SKIP
@@ -327,7 +300,8 @@ def latentseek_app(model: Any = "default", rewards: Mapping[str, Any] | None = N
         raise ImportError("serving needs Ray Serve: pip install 'latentseek-agents[serve]'") from exc
     given = {k: v for k, v in (("replicas", num_replicas), ("num_cpus", num_cpus), ("num_gpus", num_gpus),
                                ("max_ongoing_requests", max_ongoing_requests),
-                               ("max_queued_requests", max_queued_requests)) if v is not None}
+                               ("max_queued_requests", max_queued_requests), ("max_batch_size", max_batch_size),
+                               ("batch_wait_s", batch_wait_s)) if v is not None}
     if options is not None and given:
         raise ValueError(f"options is a ServeOptions; set {', '.join(sorted(given))} on it, not beside it")
     options = options or ServeOptions(**given)  # type: ignore[arg-type]  # each value checked there
@@ -351,7 +325,8 @@ def latentseek_app(model: Any = "default", rewards: Mapping[str, Any] | None = N
             raise ValueError(f"config.{field} is {getattr(config, field)}, above what limits let one request ask "
                              f"({cap}): raise the limit or lower the setting")
     settings = {"model": spec, "rewards": dict(rewards) if rewards else None, "config": config,
-                "limits": limits, "name": name}
+                "limits": limits, "name": name, "max_batch_size": options.batch_size,
+                "batch_wait_s": options.batch_wait_s}
     @serve.ingress()
     class LatentSeekServer:
         """One replica: loads the model once, then builds the app that answers with it."""

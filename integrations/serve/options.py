@@ -8,10 +8,11 @@ command-line flags.
 from __future__ import annotations
 
 import argparse
+import threading
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from latentseek_agents.validation import check_int, check_number
+from latentseek_agents.validation import ConfigError, check_int, check_number
 
 __all__ = ["LIMIT_OPTIONS", "SERVE_CONFIG_DEFAULTS", "ServeOptions", "add_limit_options", "config_from_strings",
            "limits_from"]
@@ -32,8 +33,11 @@ class ServeOptions:
         replicas: model copies (one per GPU or group of CPU cores).
         num_cpus: CPU cores per replica (torch threads; llama.cpp threads unless the ModelSpec sets them).
         num_gpus: GPUs per replica.
-        max_ongoing_requests: requests one replica runs at once (they share its model's lock).
+        max_ongoing_requests: requests one replica holds at once.
         max_queued_requests: requests waiting for a replica; more are answered 503 at once.
+        max_batch_size: requests a replica solves together as one batched search (default:
+            ``max_ongoing_requests``; 1 = one search at a time).
+        batch_wait_s: how long a replica's first waiting request waits for others to join its batch.
 
     Example:
         >>> ServeOptions(replicas=2).max_queued_requests
@@ -47,24 +51,40 @@ class ServeOptions:
     replicas: int = field(default=1, metadata={"help": "model copies (one per GPU or CPU group)"})
     num_cpus: float = field(default=1.0, metadata={"help": "CPU cores per replica (torch / llama.cpp threads)"})
     num_gpus: float = field(default=0.0, metadata={"help": "GPUs per replica"})
-    max_ongoing_requests: int = field(default=2, metadata={"help": "requests a replica runs at once"})
+    max_ongoing_requests: int = field(default=8, metadata={"help": "requests a replica holds at once"})
     max_queued_requests: int = field(default=16, metadata={
         "help": "requests waiting for a replica; more are answered 503 at once"})
+    max_batch_size: int | None = field(default=None, metadata={
+        "help": "requests a replica solves together in one batched search (1: one search at a time; "
+                "default: max_ongoing_requests)"})
+    batch_wait_s: float = field(default=0.05, metadata={
+        "help": "seconds a replica's first waiting request waits for others to join its batch"})
 
     def __post_init__(self) -> None:
         for name in ("replicas", "max_ongoing_requests", "max_queued_requests"):
             check_int(name, getattr(self, name), 1)
         check_number("num_cpus", self.num_cpus, 0, low_open=True)
         check_number("num_gpus", self.num_gpus, 0)
+        check_int("max_batch_size", self.max_batch_size, 1, optional=True)
+        if self.max_batch_size is not None and self.max_batch_size > self.max_ongoing_requests:
+            raise ConfigError("max_batch_size", f"max_batch_size is {self.max_batch_size}, above "
+                              f"max_ongoing_requests ({self.max_ongoing_requests}): a replica never holds that "
+                              "many requests; raise max_ongoing_requests or lower max_batch_size")
+        check_number("batch_wait_s", self.batch_wait_s, 0, threading.TIMEOUT_MAX)
+
+    @property
+    def batch_size(self) -> int:
+        """The most requests solved together: ``max_batch_size``, else ``max_ongoing_requests``."""
+        return self.max_batch_size or self.max_ongoing_requests
 
     @staticmethod
     def add_options(parser: argparse.ArgumentParser) -> None:
         """Add ``--replicas --num-cpus --num-gpus --max-ongoing-requests --max-queued-requests``."""
         group = parser.add_argument_group("deployment (ServeOptions)")
         for f in fields(ServeOptions):
-            kind = float if f.name.startswith("num_") else int
-            group.add_argument("--" + f.name.replace("_", "-"), type=kind, default=f.default,
-                               help=f"{f.metadata['help']} (default: %(default)s)")
+            default = "" if f.default is None else " (default: %(default)s)"
+            group.add_argument("--" + f.name.replace("_", "-"), type=_kind(f.name), default=f.default,
+                               help=f"{f.metadata['help']}{default}")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ServeOptions:
@@ -77,13 +97,18 @@ class ServeOptions:
         out: dict[str, Any] = {}
         for f in fields(cls):
             if f.name in values:
-                kind = float if f.name.startswith("num_") else int
+                kind = _kind(f.name)
                 try:
                     out[f.name] = kind(values[f.name])
                 except ValueError:
                     raise ValueError(f"{f.name} must be {'an int' if kind is int else 'a float'}, "
                                      f"got {values[f.name]!r}") from None
         return cls(**out)
+
+
+def _kind(name: str) -> type:
+    """The type of a ServeOptions field's values (None aside)."""
+    return float if name.startswith("num_") or name.endswith("_s") else int
 
 
 def add_limit_options(parser: argparse.ArgumentParser) -> None:

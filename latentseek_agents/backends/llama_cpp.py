@@ -30,7 +30,7 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -293,7 +293,8 @@ class LlamaCppModel:
 
     def continue_decoding(self, prompt: LlamaPromptCache, rows: Sequence[int], budgets: Sequence[int], *,
                           prefixes: Sequence[Sequence[int]] | None, capture_hidden: int, stop: Collection[int],
-                          temperature: float, generator: Any) -> list[tuple[list[int], list[Any]]]:
+                          temperature: float, generator: Any,
+                          ended: Callable[[int], bool] = lambda k: False) -> list[tuple[list[int], list[Any]]]:
         """Decode after prompts ``rows``; see :func:`generation.continue_decoding`.
 
         Each entry of ``rows`` decodes in a sequence of its own: a row's first entry in its prompt's
@@ -347,7 +348,7 @@ class LlamaCppModel:
                     outputs[k].append(token)
                     if len(captured[k]) < capture_hidden:
                         captured[k].append(state[k][1])
-                    if not (token in stop or len(outputs[k]) >= budgets[k]):
+                    if not (token in stop or len(outputs[k]) >= budgets[k] or ended(k)):
                         step.append((k, token))
                 alive = [k for k, _ in step]
                 if not alive:

@@ -138,6 +138,16 @@ def test_decoding_stops_at_a_cancelled_scope(pair, prompt):
         generate(pair[0], [prompt], 8)
 
 
+def test_a_row_whose_cancel_event_is_set_stops_and_the_others_go_on(pair, prompt):
+    import threading
+
+    gone = threading.Event()
+    gone.set()
+    gens = continue_decoding(pair[0], prefill(pair[0], [prompt, prompt], room=12), [0, 1], 12, stop_ids=(),
+                             cancel_rows=[gone, None])
+    assert (len(gens[0].tokens), len(gens[1].tokens)) == (1, 12)
+
+
 def test_latentseek_runs_the_full_loop_on_llama_cpp(pair):
     seeker = LatentSeek(pair[0], reward=MathAnswer(), config=LatentSeekConfig(max_iters=2, max_new_tokens=48))
     results = seeker.solve_batch([QUESTION, "What is 12 + 30?"], ["72", "42"])

@@ -396,6 +396,60 @@ def test_a_cancel_event_stops_a_search_mid_decode(tiny_lm):
     tiny_lm.lock.release()
 
 
+def test_one_problems_cancel_event_drops_only_that_problem(tiny_lm):
+    import threading
+
+    left = threading.Event()
+    scored = []
+
+    def reward(text, reference):
+        scored.append(reference)
+        if reference == "leaves":
+            left.set()  # its client leaves while its first answer is scored
+        return 0.0
+
+    s = seeker(tiny_lm, reward, max_iters=3)
+    events = list(s.iter_solve(["What is 2 + 3?", "What is 4 + 4?"], references=["stays", "leaves"],
+                               cancel=[None, left]))
+    assert [(e.kind, e.index) for e in events if e.kind == "result"] == [("result", 0)]
+    assert [e.index for e in events if e.kind == "attempt"] == [0, 1, 0, 0, 0]  # nothing for 1 after it left
+    assert scored.count("leaves") == 1 and scored.count("stays") == 4
+    alone = seeker(tiny_lm, lambda text, reference: 0.0, max_iters=3).solve("What is 2 + 3?", "stays")
+    assert events[-1].result.text == alone.text  # the other problem's search is the one it has alone
+
+
+def test_a_cancel_event_set_mid_decode_ends_that_rows_decoding(tiny_lm):
+    import threading
+
+    from latentseek_agents.generation import continue_decoding, prefill
+
+    ids = [tiny_lm.tokenizer("What is 2 + 3?")["input_ids"]] * 2
+    gone = threading.Event()
+    gone.set()
+    gens = continue_decoding(tiny_lm, prefill(tiny_lm, ids, room=16), [0, 1], 16, stop_ids=(),
+                             cancel_rows=[None, gone])
+    assert (len(gens[0].tokens), len(gens[1].tokens)) == (16, 1)  # the set row stopped after one step
+
+
+def test_each_problem_can_bring_its_own_reward_context(tiny_lm):
+    reward = Recorder([1.0])
+    s = seeker(tiny_lm, reward)
+    list(s.iter_solve(["a?", "b?"], references=["1", "2"], contexts=[{"tests": "t1"}, {"tests": "t2"}], lang="py"))
+    seen = {call[1]["reference"]: (call[1]["tests"], call[1]["lang"]) for call in reward.calls}
+    assert seen == {"1": ("t1", "py"), "2": ("t2", "py")}
+    with pytest.raises(ValueError, match="contexts has 1 entries for 2 problems"):
+        s.iter_solve(["a?", "b?"], contexts=[{}])
+
+
+def test_a_stream_can_report_problems_that_cant_run_and_solve_the_rest(tiny_lm):
+    s = seeker(tiny_lm, Recorder([1.0]))
+    events = list(s.iter_solve(["What is 2 + 3?", "  "], references=["5", None], return_exceptions=True))
+    assert [(e.kind, e.index) for e in events] == [("error", 1), ("attempt", 0), ("result", 0)]
+    assert isinstance(events[0].error, ValueError) and "non-empty" in str(events[0].error)
+    with pytest.raises(ValueError, match="non-empty"):
+        s.iter_solve(["What is 2 + 3?", "  "])  # raised before anything runs
+
+
 @pytest.mark.parametrize(("select", "chosen"), [("first_pass", 2), ("best", 1)])
 def test_the_result_names_the_attempt_it_returns(tiny_lm, select, chosen):
     result = seeker(tiny_lm, Recorder([0.1, 0.7, 0.3]), max_iters=2, select=select).solve("What is 2 + 3?")

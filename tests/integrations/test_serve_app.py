@@ -202,20 +202,68 @@ def test_closing_a_stream_stops_its_search(base):
     body = {"model": MODEL, "messages": QUESTION, "stream": True, "max_tokens": 128,
             "latentseek": {"reference": "5", "max_iters": 40}}  # never passes: 41 attempts if left alone
 
-    def health():
-        return httpx.get(f"{base}/health", timeout=30).json()
-
     with httpx.stream("POST", base + "/v1/chat/completions", json=body, timeout=60) as reply:
         lines = reply.iter_lines()  # held: dropping the iterator would close the connection already
         next(line for line in lines if "reasoning_content" in line)
-        first = health()
+        first = health(base)
         assert first["active_searches"] == 1
     deadline = time.monotonic() + 20
-    while health()["active_searches"] and time.monotonic() < deadline:
+    while health(base)["active_searches"] and time.monotonic() < deadline:
         time.sleep(0.2)
-    after = health()
+    after = health(base)
     assert after["active_searches"] == 0
     assert after["attempts_scored"] - first["attempts_scored"] <= 2  # stopped, not 40 more attempts
+
+
+def health(base):
+    return httpx.get(f"{base}/health", timeout=30).json()
+
+
+def test_concurrent_requests_are_solved_together_and_each_gets_its_own_answer(base):
+    # Without a reference MathAnswer skips, which ends that search at once; with one the search runs its
+    # max_iters updates (the random model never finds it). Mixed in one batch, each reply must follow its
+    # own reference and its own max_iters; a request with other settings runs in a batch of its own.
+    asks = [(None, 2), ("5", 2), (None, 2), ("7", 2), ("9", 1)]
+
+    async def ask_all():
+        async with openai.AsyncOpenAI(base_url=f"{base}/v1", api_key="unused", max_retries=0,
+                                      timeout=120) as aclient:
+            return await asyncio.gather(*[aclient.chat.completions.create(
+                model=MODEL, messages=QUESTION, max_tokens=8,
+                extra_body={"latentseek": {"max_iters": iters, **({"reference": ref} if ref else {})}})
+                for ref, iters in asks])
+
+    before = health(base)
+    replies = asyncio.run(ask_all())
+    got = [(r.model_extra["latentseek"]["stop_reason"], r.model_extra["latentseek"]["iterations"]) for r in replies]
+    assert got == [("reward_skipped", 0), ("max_iters", 2), ("reward_skipped", 0), ("max_iters", 2), ("max_iters", 1)]
+    assert replies[0].choices[0].message.content == replies[2].choices[0].message.content  # same question alike
+    after = health(base)
+    assert after["largest_batch"] >= 2  # requests that arrived together were solved together
+    assert after["batches_run"] - before["batches_run"] < len(asks)
+    assert after["active_searches"] == 0
+
+
+def test_one_client_leaving_its_batch_does_not_stop_the_others(base):
+    body = {"model": MODEL, "messages": QUESTION, "max_tokens": 32, "latentseek": {"reference": "5", "max_iters": 6}}
+    results: list = []
+
+    def stays():
+        results.append(post(base, body).json())
+
+    before = health(base)
+    others = [threading.Thread(target=stays) for _ in range(2)]
+    for thread in others:
+        thread.start()
+    with httpx.stream("POST", base + "/v1/chat/completions", json={**body, "stream": True}, timeout=60) as reply:
+        lines = reply.iter_lines()
+        next(line for line in lines if "reasoning_content" in line)  # then the client goes away
+    for thread in others:
+        thread.join()
+    assert [r["latentseek"]["iterations"] for r in results] == [6, 6]  # the others ran their whole search
+    after = health(base)
+    assert after["active_searches"] == 0
+    assert after["attempts_scored"] - before["attempts_scored"] <= 2 * 7 + 2  # the leaver scored at most twice
 
 
 def test_the_app_needs_a_model_by_name():
