@@ -21,10 +21,12 @@ from .scoring import Checker, CheckResult
 
 if TYPE_CHECKING:
     from .models import LoadedModel, ModelNotFoundError, load_model
+    from .sampling import BestOfN, SelfConsistency
     from .seek import LatentSeek
 
 __all__ = [
     "Attempt",
+    "BestOfN",
     "CheckResult",
     "Checker",
     "LatentSeek",
@@ -34,12 +36,15 @@ __all__ = [
     "ModelSpec",
     "SearchEvent",
     "SeekResult",
+    "SelfConsistency",
     "load_model",
 ]
 __version__ = "0.1.0"
 
 _LAZY = {
+    "BestOfN": ".sampling",
     "LatentSeek": ".seek",
+    "SelfConsistency": ".sampling",
     "LoadedModel": ".models",
     "ModelNotFoundError": ".models",
     "load_model": ".models",

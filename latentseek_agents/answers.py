@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Literal
 
-__all__ = ["EXTRACTORS", "extract_answer", "last_boxed", "json_final_answer", "answer_is", "gsm8k_gold"]
+__all__ = ["EXTRACTORS", "extract_answer", "last_boxed", "json_final_answer", "answer_is", "gsm8k_gold", "majority",
+           "answer_key", "vote_key", "vote_shares"]
 
 Extractor = Literal["last_boxed", "json", "answer_is", "auto", "full"]
 EXTRACTORS = ("last_boxed", "json", "answer_is", "auto", "full")
@@ -112,3 +114,62 @@ def gsm8k_gold(answer_field: str) -> str:
     if "####" in answer_field:
         return answer_field.rsplit("####", 1)[1].strip().replace(",", "")
     return answer_field.strip()
+
+
+def answer_key(answer: str | None) -> str | None:
+    r"""An extracted final answer normalized for voting: "$1,072.00", "\$1072" and "1072" agree.
+
+    Example:
+        >>> answer_key("\\$1,072.00"), answer_key("x + 1"), answer_key(None)
+        ('1072', 'x + 1', None)
+    """
+    if answer is None:
+        return None
+    flat = answer.replace(",", "").replace("\\$", "").replace("$", "").replace("\\%", "").replace("%", "")
+    flat = flat.strip().rstrip(".")
+    try:
+        number = float(flat)
+    except ValueError:
+        return " ".join(flat.split())
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def vote_key(text: str) -> str | None:
+    r"""A completion's final answer normalized for voting (:func:`answer_key`); None if it has none.
+
+    Example:
+        >>> vote_key("so \\boxed{\\$1,072.00}"), vote_key("no answer here")
+        ('1072', None)
+    """
+    return answer_key(extract_answer(text))
+
+
+def vote_shares(texts: Sequence[str]) -> dict[str, float]:
+    r"""Each final answer's share of the votes among ``texts`` (texts without an answer vote for nothing
+    but count in the total).
+
+    Example:
+        >>> vote_shares(["\\boxed{5}", "\\boxed{5.0}", "\\boxed{3}", "none"])
+        {'5': 0.5, '3': 0.25}
+    """
+    counts: dict[str, int] = {}
+    for key in map(vote_key, texts):
+        if key is not None:
+            counts[key] = counts.get(key, 0) + 1
+    return {key: count / len(texts) for key, count in counts.items()}
+
+
+def majority(texts: Sequence[str]) -> int:
+    r"""Index of the first text whose final answer is the most common one (self-consistency's vote;
+    texts without an answer vote for nothing; if none has one, the first text).
+
+    Example:
+        >>> majority(["so \\boxed{3}", "\\boxed{5}", "it is \\boxed{5.0}"])
+        1
+    """
+    keys = [vote_key(t) for t in texts]
+    shares = vote_shares(texts)
+    if not shares:
+        return 0
+    top = max(shares.values())
+    return next(i for i, key in enumerate(keys) if key is not None and shares[key] == top)

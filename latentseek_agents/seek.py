@@ -422,9 +422,13 @@ class LatentSeek:
         item.trace.append(attempt)
         item.seconds = time.perf_counter() - item.start
 
+    def _choose(self, trace: list[Attempt]) -> int:
+        """Which attempt a problem returns (the config's ``select`` rule)."""
+        return choose(trace, self.config.select)
+
     def _result(self, item: _Problem) -> SeekResult:
         trace = item.trace
-        index = choose(trace, self.config.select)
+        index = self._choose(trace)
         chosen = trace[index]
         return SeekResult(
             answer=extract_answer(chosen.text), text=chosen.text, score=chosen.score,

@@ -22,6 +22,7 @@ from .math_answer import MathAnswer
 from .sandbox import SandboxLimits, isolation_level, run_in_sandbox
 from .self_judge import SELF_JUDGE_CHECKS, JudgeCheck, SelfJudge, parse_verdict
 from .unit_tests import UnitTests, extract_code, split_tests
+from .vote_agreement import VoteAgreement
 
 __all__ = [
     "AllOf",
@@ -38,6 +39,7 @@ __all__ = [
     "SandboxLimits",
     "SelfJudge",
     "UnitTests",
+    "VoteAgreement",
     "Weighted",
     "all_of",
     "any_of",

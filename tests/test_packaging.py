@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_public_names_are_pinned():
     assert sorted(latentseek_agents.__all__) == [
-        "Attempt", "CheckResult", "Checker", "LatentSeek", "LatentSeekConfig", "LoadedModel",
-        "ModelNotFoundError", "ModelSpec", "SearchEvent", "SeekResult", "load_model",
+        "Attempt", "BestOfN", "CheckResult", "Checker", "LatentSeek", "LatentSeekConfig", "LoadedModel",
+        "ModelNotFoundError", "ModelSpec", "SearchEvent", "SeekResult", "SelfConsistency", "load_model",
     ]
     for name in latentseek_agents.__all__:
         assert getattr(latentseek_agents, name) is not None

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from ..answers import extract_answer
+from ..answers import majority
 from ..config import LatentSeekConfig
 from ..prompts import build_messages, render_prompt
 from ..result import Attempt, choose
@@ -33,7 +33,7 @@ from .data import BenchProblem
 __all__ = ["METHODS", "AttemptRecord", "MethodRun", "judge_paths", "majority", "run_method"]
 
 METHODS = ("cot", "best_of_n", "self_consistency", "self_refine", "latentseek")
-SAMPLE_TEMPERATURE = 0.7
+ENGINE_METHODS = ("best_of_n", "self_consistency", "latentseek")  # run by the library's classes
 REVISE = ("A checker reviewed your answer: {feedback}\nRevise your solution step by step and put your final "
           "answer within \\boxed{{}}.")
 CODE_REVISE = "A checker ran the tests: {feedback}\nFix the function and answer with it in one ```python block."
@@ -102,38 +102,6 @@ class MethodRun:
         return choose(self.attempts, self.pick, budget)  # the engine's own rule
 
 
-def _vote_key(text: str) -> str | None:
-    """A final answer normalized for voting: "$1,072.00" and "1072" agree; None if there is none."""
-    answer = extract_answer(text)
-    if answer is None:
-        return None
-    flat = answer.replace(",", "").replace("$", "").replace("\\%", "").replace("%", "").strip().rstrip(".")
-    try:
-        number = float(flat)
-    except ValueError:
-        return " ".join(flat.split())
-    return str(int(number)) if number.is_integer() else repr(number)
-
-
-def majority(texts: Sequence[str]) -> int:
-    r"""Index of the first text whose final answer is the most common one (texts without an answer
-    vote for nothing; if none has one, the first text).
-
-    Example:
-        >>> majority(["so \\boxed{3}", "\\boxed{5}", "it is \\boxed{5.0}"])
-        1
-    """
-    keys = [_vote_key(t) for t in texts]
-    counts: dict[str, int] = {}
-    for key in keys:
-        if key is not None:
-            counts[key] = counts.get(key, 0) + 1
-    if not counts:
-        return 0
-    top = max(counts.values())
-    return next(i for i, key in enumerate(keys) if key is not None and counts[key] == top)
-
-
 class _Scorer:
     """Reward and gold checks for a batch of problems (gold is never shown to the methods)."""
 
@@ -162,22 +130,21 @@ class _Scorer:
         return records
 
 
-def _decode(lm: Any, messages: list[list[dict[str, str]]], budget: int, temperature: float = 0.0,
-            generator: Any = None) -> tuple[list[tuple[str, int]], float]:
+def _decode(lm: Any, messages: list[list[dict[str, str]]], budget: int) -> tuple[list[tuple[str, int]], float]:
+    """Greedy answers to ``messages`` (cot, self_refine), with the generation time per answer."""
     from ..generation import generate
 
     start = time.perf_counter()
-    gens = generate(lm, [render_prompt(lm.tokenizer, m) for m in messages], budget, temperature=temperature,
-                    generator=generator)
+    gens = generate(lm, [render_prompt(lm.tokenizer, m) for m in messages], budget)
     per = (time.perf_counter() - start) / max(len(messages), 1)
     return [(lm.tokenizer.decode(g.tokens, skip_special_tokens=True), len(g.tokens)) for g in gens], per
 
 
 def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: Any,
                gold_check: Any, config: LatentSeekConfig) -> list[MethodRun]:
-    """Run ``method`` on a batch of problems with K = ``config.max_iters``."""
-    import torch
-
+    """Run ``method`` on a batch of problems with K = ``config.max_iters`` (best_of_n,
+    self_consistency and latentseek through the library's :class:`~latentseek_agents.BestOfN`,
+    :class:`~latentseek_agents.SelfConsistency` and :class:`~latentseek_agents.LatentSeek`)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     scorer = _Scorer(reward, gold_check, config)
@@ -187,15 +154,17 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
     pick = {"best_of_n": "best", "self_consistency": "vote", "latentseek": config.select}.get(method, "first_pass")
     runs = [MethodRun(pick=pick) for _ in problems]
 
-    if method == "latentseek":
+    if method in ENGINE_METHODS:
+        from ..sampling import BestOfN, SelfConsistency
         from ..seek import LatentSeek
 
+        kind = {"latentseek": LatentSeek, "best_of_n": BestOfN, "self_consistency": SelfConsistency}[method]
         # The engine asks every problem of a batch in one style: a batch per style (one, usually).
         # Questions go in as text, so a judge sees the question, not the whole prompt.
         results: list[Any] = [None] * len(problems)
         for style in dict.fromkeys(styles):
             group = [i for i, s in enumerate(styles) if s == style]
-            seeker = LatentSeek(lm, reward=reward, config=config.replace(prompt_style=style))
+            seeker = kind(lm, reward=reward, config=config.replace(prompt_style=style))
             solved = seeker.solve_batch([problems[i].problem for i in group], [problems[i].gold for i in group])
             for i, result in zip(group, solved):
                 results[i] = result
@@ -206,15 +175,6 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
         return runs
 
     messages = [build_messages(p.problem, style) for p, style in zip(problems, styles)]
-    generator = torch.Generator().manual_seed(config.seed)
-    if method == "self_consistency":
-        for _ in range(k + 1):
-            outs, per = _decode(lm, messages, budget, temperature=SAMPLE_TEMPERATURE, generator=generator)
-            records = scorer(problems, [text for text, _ in outs], [n for _, n in outs], generate_seconds=per)
-            for run, (text, _), record in zip(runs, outs, records):
-                run.attempts.append(record)
-                run.texts.append(text)
-        return runs
     first, per = _decode(lm, messages, budget)
     records = scorer(problems, [text for text, _ in first], [n for _, n in first], generate_seconds=per)
     for run, (text, _), record in zip(runs, first, records):
@@ -227,19 +187,16 @@ def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: A
         active = [i for i, run in enumerate(runs) if not (run.attempts[-1].passed or run.attempts[-1].skipped)]
         if not active:
             break
-        if method == "best_of_n":
-            batch = [messages[i] for i in active]
-            outs, per = _decode(lm, batch, budget, temperature=SAMPLE_TEMPERATURE, generator=generator)
-        else:  # self_refine: the model revises its last answer, shown the reward's feedback
-            # Like dspy.Refine, a revision sees the question, its last answer and that answer's
-            # feedback only, so the prompt does not grow with every revision.
-            revise = []
-            for i in active:
-                template = CODE_REVISE if problems[i].kind == "code" else REVISE
-                feedback = runs[i].attempts[-1].feedback or "the answer did not pass"
-                revise.append(messages[i] + [{"role": "assistant", "content": runs[i].texts[-1]},
-                                             {"role": "user", "content": template.format(feedback=feedback)}])
-            outs, per = _decode(lm, revise, budget)
+        # self_refine: the model revises its last answer, shown the reward's feedback. Like
+        # dspy.Refine, a revision sees the question, its last answer and that answer's feedback
+        # only, so the prompt does not grow with every revision.
+        revise = []
+        for i in active:
+            template = CODE_REVISE if problems[i].kind == "code" else REVISE
+            feedback = runs[i].attempts[-1].feedback or "the answer did not pass"
+            revise.append(messages[i] + [{"role": "assistant", "content": runs[i].texts[-1]},
+                                         {"role": "user", "content": template.format(feedback=feedback)}])
+        outs, per = _decode(lm, revise, budget)
         records = scorer([problems[i] for i in active], [text for text, _ in outs], [n for _, n in outs],
                          generate_seconds=per)
         for i, (text, _), record in zip(active, outs, records):

@@ -1,0 +1,153 @@
+"""Sampling at the same budget as a search: `BestOfN` and `SelfConsistency`, with LatentSeek's interface.
+
+Where latent search does not pay (``cookbook/results/``: on Qwen2.5-Coder-1.5B best-of-N beat it
+under a gold check, and a vote of samples beat it without one), these are what to call instead.
+Both take the same model, reward and :class:`LatentSeekConfig`, and spend the same budget as a
+LatentSeek run with ``max_iters = K``: at most K + 1 full generations per problem, from a prompt
+prefilled once. They return :class:`SeekResult` objects with one attempt per generation, and share
+``solve``, ``solve_batch`` and ``iter_solve`` (streams, cancel events, per-problem context) with
+:class:`~latentseek_agents.seek.LatentSeek`, so every front end that runs one runs the others.
+
+* :class:`BestOfN`: the greedy answer, then up to K samples at ``temperature``; stop once the reward
+  passes (or skips); return the best-scoring answer.
+* :class:`SelfConsistency`: K + 1 samples at ``temperature``; the most common final answer wins (ties
+  to the earliest). No reward is needed; one given scores every sample for the record, and never
+  stops the vote early.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Generator
+from typing import Any
+
+from .answers import majority
+from .cancel import cancel_scope
+from .config import LatentSeekConfig
+from .result import Attempt, SearchEvent
+from .scoring import CheckResult, RewardLike
+from .seek import LatentSeek, _dropped, _Problem
+from .validation import check_number
+
+__all__ = ["SAMPLE_TEMPERATURE", "BestOfN", "SelfConsistency"]
+
+SAMPLE_TEMPERATURE = 0.7  # the sampling baselines' temperature (the paper's and the harness's)
+
+
+def _not_scored(completion: str) -> CheckResult:
+    return CheckResult(score=None, feedback="not scored: self-consistency votes without a reward")
+
+
+class _Sampler(LatentSeek):
+    """K + 1 generations per problem from one prefilled prompt; subclasses say which are sampled,
+    when a problem stops and which answer it returns."""
+
+    greedy_first = True
+    stops_on_pass = True
+
+    def __init__(self, model: Any = None, reward: RewardLike | None = None, config: LatentSeekConfig | None = None,
+                 *, tokenizer: Any = None, temperature: float = SAMPLE_TEMPERATURE) -> None:
+        super().__init__(model, reward, config, tokenizer=tokenizer)
+        check_number("temperature", temperature, 0, low_open=True)
+        self.temperature = float(temperature)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(model={self.lm.name!r}, reward={self.reward!r}, "
+                f"temperature={self.temperature}, config={self.config!r})")
+
+    def _search(self, batch: list[_Problem], cancel: threading.Event | None = None
+                ) -> Generator[SearchEvent, None, None]:
+        if not batch:
+            return
+        import torch
+
+        from .generation import continue_decoding, prefill
+
+        cfg = self.config
+        start = time.perf_counter()
+        for item in batch:
+            item.start = start
+        generator = torch.Generator().manual_seed(cfg.seed)
+        with cancel_scope(event=cancel):
+            prompt = prefill(self.lm, [p.prompt_ids for p in batch], room=max(p.budget for p in batch))
+        active = list(range(len(batch)))
+        for iteration in range(cfg.max_iters + 1):
+            active = [i for i in active if not _dropped(batch[i])]
+            if not active:
+                return
+            greedy = iteration == 0 and self.greedy_first
+            t0 = time.perf_counter()
+            with cancel_scope(event=cancel):
+                gens = continue_decoding(self.lm, prompt, active, [batch[i].budget for i in active],
+                                         temperature=0.0 if greedy else self.temperature, generator=generator,
+                                         cancel_rows=[batch[i].cancel for i in active])
+                gen_seconds = (time.perf_counter() - t0) / len(active)
+                tokens = {i: gen.tokens for i, gen in zip(active, gens)}
+                active = [i for i in active if not _dropped(batch[i])]
+                attempts = self._score_all([batch[i] for i in active], [tokens[i] for i in active], iteration,
+                                           generate_seconds=gen_seconds)
+            for i, attempt in zip(active, attempts):
+                item = batch[i]
+                self._record(item, attempt)
+                yield SearchEvent("attempt", i, attempt=attempt)
+                if self.stops_on_pass and attempt.passed:
+                    item.stop_reason = "threshold"
+                elif self.stops_on_pass and attempt.details.get("skipped"):
+                    item.stop_reason = "reward_skipped"
+                elif iteration == cfg.max_iters:
+                    item.stop_reason = "max_iters"
+                if item.stop_reason is not None:
+                    yield SearchEvent("result", i, result=self._result(item))
+            active = [i for i in active if batch[i].stop_reason is None]
+
+
+class BestOfN(_Sampler):
+    """Best-of-N at LatentSeek's budget: the greedy answer, then up to K = ``config.max_iters``
+    samples at ``temperature``; stop once the reward passes; return the best-scoring answer.
+
+    Args:
+        model, reward, config, tokenizer: as for :class:`~latentseek_agents.seek.LatentSeek`
+            (``config.max_iters`` is K; ``max_new_tokens``, ``score_threshold``, ``seed`` and
+            ``prompt_style`` apply; the latent settings do not).
+        temperature: the samples' temperature (> 0).
+
+    Example:
+        >>> from latentseek_agents import BestOfN, LatentSeekConfig
+        >>> from latentseek_agents.rewards import MathAnswer
+        >>> sampler = BestOfN("default", MathAnswer(), LatentSeekConfig(max_iters=3))  # doctest: +SKIP
+        >>> sampler.solve("What is 6 * 7?", reference="42").answer                     # doctest: +SKIP
+        '42'
+    """
+
+    def _choose(self, trace: list[Attempt]) -> int:
+        return max(range(len(trace)), key=lambda i: (trace[i].score, -i))
+
+
+class SelfConsistency(_Sampler):
+    """Self-consistency at LatentSeek's budget: K + 1 = ``config.max_iters + 1`` samples at
+    ``temperature``; the most common final answer wins, ties to the earliest.
+
+    Args:
+        model, config, tokenizer: as for :class:`~latentseek_agents.seek.LatentSeek`.
+        reward: optional; it scores each sample for the record (the vote never consults it).
+        temperature: the samples' temperature (> 0).
+
+    Example:
+        >>> from latentseek_agents import LatentSeekConfig, SelfConsistency
+        >>> voter = SelfConsistency("default", config=LatentSeekConfig(max_iters=4))  # doctest: +SKIP
+        >>> result = voter.solve("What is 6 * 7?")                                     # doctest: +SKIP
+        >>> result.answer, len(result.trace)                                            # doctest: +SKIP
+        ('42', 5)
+    """
+
+    greedy_first = False
+    stops_on_pass = False
+
+    def __init__(self, model: Any = None, reward: RewardLike | None = None, config: LatentSeekConfig | None = None,
+                 *, tokenizer: Any = None, temperature: float = SAMPLE_TEMPERATURE) -> None:
+        super().__init__(model, reward if reward is not None else _not_scored, config, tokenizer=tokenizer,
+                         temperature=temperature)
+
+    def _choose(self, trace: list[Attempt]) -> int:
+        return majority([a.text for a in trace])
