@@ -77,6 +77,9 @@ class LatentSeekConfig:
         "update, which then pushes away from the greedy answer as the paper's step does).")})
     policy_temperature: float = field(default=1.0, metadata={"help": (
         "temperature of the prefix sampling (``policy=\"sample\"`` only).")})
+    continuation_temperature: float = field(default=0.0, metadata={"help": (
+        "temperature of the continuation after an updated prefix: 0 decodes it greedily (paper); above 0 "
+        "samples it (seeded by ``seed``), so an update explores past its prefix as a sample does.")})
     max_new_tokens: int = field(default=1024, metadata={"help": "budget of generated tokens for every answer."})
     select: Literal["first_pass", "best"] = field(default="first_pass", metadata={"help": (
         "``\"first_pass\"`` returns the first passing answer, else the last (paper); ``\"best\"`` returns the "
@@ -107,6 +110,7 @@ class LatentSeekConfig:
         if self.policy not in POLICIES:
             _fail("policy", f"one of {POLICIES}", self.policy)
         check_number("policy_temperature", self.policy_temperature, 0, low_open=True)
+        check_number("continuation_temperature", self.continuation_temperature, 0)
         if self.select not in SELECT_MODES:
             _fail("select", f"one of {SELECT_MODES}", self.select)
         if self.prompt_style not in PROMPT_STYLES:

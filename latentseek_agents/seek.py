@@ -4,8 +4,9 @@ Faithful mode by default (docs/method.md): greedy chain of thought; latents = th
 that fed the LM head at the first L = min(int(fraction * T), max_latents) generated positions;
 one Adam step per iteration on ``-R * sum log p(argmax)`` with ``R = score - 1``; the new prefix is
 the argmax of the moved latents (or, with ``policy="sample"``, tokens sampled from them, the step
-being REINFORCE with a baseline); greedy continuation from the cached prompt; stop once the score
-is above ``score_threshold``, after at most ``max_iters`` updates.
+being REINFORCE with a baseline); greedy continuation from the cached prompt (sampled with
+``continuation_temperature > 0``); stop once the score is above ``score_threshold``, after at most
+``max_iters`` updates.
 """
 
 from __future__ import annotations
@@ -283,8 +284,8 @@ class LatentSeek:
         active = [i for i in live if batch[i].stop_reason is None]
         optimizer = LatentOptimizer(self.lm, [hidden[i] for i in active], cfg) if active else None
         slot = {i: s for s, i in enumerate(active)}
-        generator = None
-        if optimizer is not None and cfg.policy == "sample":
+        generator = None  # the prefix sampling's (policy="sample") and the sampled continuation's
+        if optimizer is not None and (cfg.policy == "sample" or cfg.continuation_temperature > 0):
             generator = torch.Generator(device=optimizer.weight.device).manual_seed(cfg.seed)
 
         for iteration in range(1, cfg.max_iters + 1):
@@ -326,6 +327,7 @@ class LatentSeek:
                         [max(batch[i].budget - len(new_prefix[i]), 0) for i in to_continue],
                         prefixes=[new_prefix[i] for i in to_continue],
                         cancel_rows=[batch[i].cancel for i in to_continue],
+                        temperature=cfg.continuation_temperature, generator=generator,
                     )
                     for i, gen in zip(to_continue, gens):
                         tokens[i] = new_prefix[i] + gen.tokens

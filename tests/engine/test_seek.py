@@ -396,6 +396,18 @@ def test_a_cancel_event_stops_a_search_mid_decode(tiny_lm):
     tiny_lm.lock.release()
 
 
+def test_a_sampled_continuation_explores_past_the_prefix_and_is_seeded(tiny_lm):
+    def texts(**settings):
+        result = seeker(tiny_lm, Recorder([0.0]), max_iters=2, **settings).solve("What is 2 + 3?")
+        return [a.text for a in result.trace]
+
+    greedy, sampled = texts(), texts(continuation_temperature=1.0)
+    assert sampled[0] == greedy[0]  # the first answer stays greedy
+    assert sampled[1:] != greedy[1:] and sampled == texts(continuation_temperature=1.0)
+    with pytest.raises(ValueError, match="continuation_temperature must be a finite number >= 0"):
+        LatentSeekConfig(continuation_temperature=-0.5)
+
+
 def test_one_problems_cancel_event_drops_only_that_problem(tiny_lm):
     import threading
 
