@@ -66,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     k1 = len(rows[0]["answers"])
     right = [c for r in rows for c in r["correct_each"]]
     print(f"{args.samples}: {len(rows)} problems x {k1} samples, {sum(right)}/{len(right)} samples right")
-    print(f"\n{reward} reward, passes above {args.threshold}:")
-    print("  " + rates([s is not None and s > args.threshold for r in rows for s in r["scores"]], right))
+    if reward != "oracle":  # the oracle is the gold check itself
+        print(f"\n{reward} reward, passes above {args.threshold}:")
+        print("  " + rates([s is not None and s > args.threshold for r in rows for s in r["scores"]], right))
 
     print("\nVoteAgreement, leave-one-out (share of the other samples with the same answer):")
     agreement = []

@@ -1,0 +1,36 @@
+"""reward_precision.py: precision and recall of gold-free rewards, computed from results rows."""
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from reward_precision import main  # noqa: E402
+
+
+def _write(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return str(path)
+
+
+def test_vote_agreement_and_the_judge_are_scored_against_gold(tmp_path, capsys):
+    samples = _write(tmp_path / "sc.jsonl", [
+        # problem a: three samples say 5 (right), one says 6; problem b: all four disagree, one right
+        {"id": "a", "method": "self_consistency", "reward": "oracle", "answers": ["5", "5", "6", "5.0"],
+         "correct_each": [True, True, False, True], "scores": [1, 1, 0, 1]},
+        {"id": "b", "method": "self_consistency", "reward": "oracle", "answers": ["1", "2", "3", None],
+         "correct_each": [True, False, False, False], "scores": [1, 0, 0, 0]},
+    ])
+    first = _write(tmp_path / "cot.jsonl", [
+        {"id": "a", "method": "cot", "reward": "oracle", "answer": "$5", "correct": True},
+        {"id": "b", "method": "cot", "reward": "oracle", "answer": "2", "correct": False}])
+    judged = _write(tmp_path / "self.jsonl", [
+        {"id": "a", "method": "latentseek", "reward": "self", "scores": [1.0, 0.5], "correct_each": [False, True]}])
+    assert main([samples, "--first", first, "--judged", judged]) == 0
+    out = capsys.readouterr().out
+    # leave-one-out: a's three 5s each see 2 of 3 others agree (pass), its 6 sees none; b: nobody agrees
+    assert "precision 100.0% [44%, 100%] (3/3)  recall 75.0%" in out.split("VoteAgreement, leave-one-out")[1]
+    # the first answers: a's "$5" matches 3 of 4 samples (passes at >= 1/2), b's "2" one of 4 (does not)
+    assert "first answers right: 1/2" in out and "precision 100.0% [21%, 100%] (1/1)  recall 100.0%" in out
+    # the judge passed a's wrong first answer and failed its right second one
+    assert "every answer:  precision  0.0% [0%, 79%] (0/1)  recall  0.0% [0%, 79%] (0/1)" in out
