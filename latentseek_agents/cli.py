@@ -84,8 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="comma-separated: cot, best_of_n, self_consistency, self_refine, latentseek")
     bench.add_argument("--reward", default="self",
                        help="comma-separated: self (SelfJudge), self_boxed (SelfJudge behind a \\boxed{} "
-                            "format gate), oracle (the gold check: right or wrong, never the answer), examples "
-                            "(code only: the docstring's examples run as unit tests)")
+                            "format gate), self_sampled (SelfJudge counting 4 sampled replies per check), vote "
+                            "(VoteAgreement: agreement with 4 samples of the problem, no gold), oracle (the gold "
+                            "check: right or wrong, never the answer), examples (code only: the docstring's "
+                            "examples run as unit tests)")
     ModelSpec.add_options(bench)
     add_config_options(bench, max_iters=3)  # K: each method gets K+1 generations
     bench.add_argument("--batch-size", type=_positive_int, default=8)

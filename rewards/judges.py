@@ -112,6 +112,19 @@ class LocalJudge:
         """Greedy replies, one batch, generated tokens only (a prompt too long for the context raises)."""
         return [self.decode(tokens) for tokens in self.reply_tokens(prompts)]
 
+    def sample(self, prompts: Sequence[str], samples: int, temperature: float, seed: int = 0) -> list[list[str]]:
+        """``samples`` replies to each prompt at ``temperature``, all in one batch (seeded: the same
+        prompts draw the same replies)."""
+        import torch
+
+        from latentseek_agents.generation import generate
+
+        encoded = [self._encode(p, self.max_new_tokens) for p in prompts]
+        gens = generate(self.lm, [ids for ids in encoded for _ in range(samples)], self.max_new_tokens,
+                        temperature=temperature, generator=torch.Generator().manual_seed(seed))
+        texts = [self.decode(g.tokens) for g in gens]
+        return [texts[k * samples:(k + 1) * samples] for k in range(len(prompts))]
+
     def reply_tokens(self, prompts: Sequence[str]) -> list[list[int]]:
         """The token ids of :meth:`complete`'s replies (greedy: a budget's reply is a prefix of a larger one's)."""
         from latentseek_agents.generation import generate

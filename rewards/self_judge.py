@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from latentseek_agents.scoring import CheckResult
-from latentseek_agents.validation import check_int
+from latentseek_agents.validation import ConfigError, check_int, check_number
 
 from .base import JUDGE_TOKENS, MAX_JUDGE_TOKENS, BaseChecker
 from .judges import LocalJudge, last_marker_value, neutralize
@@ -83,6 +83,12 @@ class SelfJudge(BaseChecker):
         max_new_tokens: token budget of each verifier's reply (bounded, unlike the paper's 4096;
             the default, 512, is where the 1.5B evaluation model's replies all ended).
         checks: the verifier prompts and weights (default: the paper's four).
+        samples: replies per check; 1 (default) is one greedy reply. Above 1 each check is asked
+            ``samples`` times at ``temperature`` (as the reference code samples its judge) and counts
+            by the share of replies whose verdict is True: a check 3 of 4 replies pass costs a quarter
+            of its weight.
+        temperature: the sampled replies' temperature (only with ``samples > 1``; default 0.7).
+        seed: the sampled replies' seed.
 
     Example:
         >>> judge = SelfJudge("default", max_new_tokens=128)       # doctest: +SKIP
@@ -90,11 +96,20 @@ class SelfJudge(BaseChecker):
     """
 
     def __init__(self, model: Any = "default", *, max_new_tokens: int = JUDGE_TOKENS,
-                 checks: tuple[JudgeCheck, ...] = SELF_JUDGE_CHECKS) -> None:
+                 checks: tuple[JudgeCheck, ...] = SELF_JUDGE_CHECKS, samples: int = 1,
+                 temperature: float | None = None, seed: int = 0) -> None:
         check_int("max_new_tokens", max_new_tokens, 1, MAX_JUDGE_TOKENS)
         if not checks or any(c.weight <= 0 for c in checks):
             raise ValueError("checks must be a non-empty tuple of JudgeCheck with positive weights")
+        check_int("samples", samples, 1)
+        if samples == 1 and temperature is not None:
+            raise ConfigError("temperature", f"temperature applies to sampled verdicts (samples > 1); with "
+                                             f"samples=1 the judge replies greedily, got temperature={temperature!r}")
+        check_number("temperature", temperature, 0, low_open=True, optional=True)
+        check_int("seed", seed, 0, 2**63 - 1)
         self.checks = tuple(checks)
+        self.samples, self.seed = samples, seed
+        self.temperature = None if samples == 1 else float(temperature if temperature is not None else 0.7)
         self._backend = LocalJudge(model, max_new_tokens=max_new_tokens)
 
     @property
@@ -123,7 +138,8 @@ class SelfJudge(BaseChecker):
 
     def __repr__(self) -> str:
         name = getattr(self.model, "name", self.model)
-        return f"SelfJudge(model={name!r}, max_new_tokens={self.max_new_tokens})"
+        sampled = f", samples={self.samples}, temperature={self.temperature}" if self.samples > 1 else ""
+        return f"SelfJudge(model={name!r}, max_new_tokens={self.max_new_tokens}{sampled})"
 
     def check(self, completion: str, *, prompt: Any = None, reference: Any = None, **ctx: Any) -> CheckResult:
         """Run the four verifiers on ``completion`` for the question ``prompt``."""
@@ -152,7 +168,12 @@ class SelfJudge(BaseChecker):
                 continue
             judged.append(i)
             requests += asked
-        replies = self._backend.complete(requests) if requests else []
+        replies: list[Any] = []
+        if requests and self.samples == 1:
+            replies = self._backend.complete(requests)
+        elif requests:
+            assert self.temperature is not None  # set whenever samples > 1
+            replies = self._backend.sample(requests, self.samples, self.temperature, self.seed)
         n = len(self.checks)
         for k, i in enumerate(judged):
             results[i] = self.verdicts(requests[k * n: (k + 1) * n], replies[k * n: (k + 1) * n])
@@ -178,10 +199,12 @@ class SelfJudge(BaseChecker):
         return probs["True"] >= 0.5, probs["True"]
 
     def verdicts(self, requests: Sequence[str], replies: Sequence[str]) -> CheckResult:
-        """Score replies already written to :meth:`prompts_for`'s prompts (one per check, in order).
+        """Score replies already written to :meth:`prompts_for`'s prompts (one per check, in order;
+        with sampled verdicts, a list of replies per check).
 
         A reply without a verdict is decided by the verdict-token probabilities after it; so
         replies cut to a smaller budget score as that budget would (``benchmarks/judge_budget.py``).
+        A check with several replies counts by the share of them that pass.
 
         Example:
             >>> judge.verdicts(judge.prompts_for("5", "2 + 3?"), ["VERDICT: True"] * 4).score  # doctest: +SKIP
@@ -191,17 +214,27 @@ class SelfJudge(BaseChecker):
             raise ValueError(f"need one prompt and one reply per check ({len(self.checks)}), "
                              f"got {len(requests)} prompts and {len(replies)} replies")
         total = sum(c.weight for c in self.checks)
-        failed, per_check, notes = 0, {}, []
+        failed, per_check, notes = 0.0, {}, []
         for check, request, reply in zip(self.checks, requests, replies):
-            verdict, path, p_true = parse_verdict(reply), "parsed", None
-            if verdict is None:
-                verdict, p_true = self._fallback(request, reply)
-                path = "missing" if verdict is None else "probability"
+            sampled = [reply] if isinstance(reply, str) else list(reply)
+            decided = []
+            for text in sampled:
+                verdict, path, p_true = parse_verdict(text), "parsed", None
+                if verdict is None:
+                    verdict, p_true = self._fallback(request, text)
+                    path = "missing" if verdict is None else "probability"
+                decided.append((verdict, path, p_true))
+            share = sum(verdict is True for verdict, _, _ in decided) / len(decided)
+            verdict, path, p_true = decided[0] if len(decided) == 1 else (share >= 0.5, max(
+                (p for _, p, _ in decided), key=("parsed", "probability", "missing").index), None)
             per_check[check.name] = {"verdict": verdict, "weight": check.weight, "path": path,
-                                     "p_true": p_true, "reply": reply[-600:]}
-            if verdict is not True:
-                failed += check.weight
-                notes.append(f"{check.name} failed" + (" (no verdict)" if verdict is None else ""))
+                                     "p_true": p_true, "reply": sampled[0][-600:]}
+            if len(decided) > 1:
+                per_check[check.name]["true_share"] = share
+            if share < 1.0:
+                failed += check.weight * (1.0 - share)
+                notes.append(f"{check.name} failed" + (" (no verdict)" if verdict is None else "")
+                             + (f" ({share:.0%} of {len(decided)} replies passed)" if len(decided) > 1 else ""))
         score = 1.0 - failed / total
         return CheckResult(score=score, passed=failed == 0,
                            feedback="; ".join(notes) or "all checks passed",

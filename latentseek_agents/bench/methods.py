@@ -117,7 +117,9 @@ class _Scorer:
 
     def __call__(self, problems: Sequence[BenchProblem], texts: Sequence[str], tokens: Sequence[int],
                  generate_seconds: float = 0.0) -> list[AttemptRecord]:
-        contexts = [{"prompt": p.question, "reference": p.gold} for p in problems]
+        contexts = [{"prompt": p.question, "reference": p.gold,
+                     "messages": build_messages(p.problem, p.prompt_style(self.config.prompt_style))}
+                    for p in problems]
         results = score_completions(self.reward, texts, contexts, timeout_s=self.config.reward_timeout_s)
         records = []
         for problem, text, n, (result, seconds) in zip(problems, texts, tokens, results):

@@ -27,10 +27,14 @@ __all__ = ["CODE_ONLY_REWARDS", "JUDGED_REWARDS", "REWARDS", "ROW_FIELDS", "Spar
 # self: SelfJudge (the paper's self-reward); self_boxed: the same behind a format gate (no \boxed{}
 # answer scores 0, like the paper's format reward on some Prompt-1 runs); oracle: the gold check,
 # saying right or wrong only (SparseOracle); examples (code only): the examples in the prompt's
-# docstring run as unit tests (what a user has).
-REWARDS = ("self", "self_boxed", "oracle", "examples")
+# docstring run as unit tests (what a user has); self_sampled: SelfJudge counting each check by the
+# share of JUDGE_SAMPLES sampled replies that pass; vote: VoteAgreement with VOTE_SAMPLES samples of
+# the problem (no gold, no judge).
+REWARDS = ("self", "self_boxed", "self_sampled", "vote", "oracle", "examples")
 CODE_ONLY_REWARDS = ("examples",)
-JUDGED_REWARDS = ("self", "self_boxed")  # the rewards a judge budget changes
+JUDGED_REWARDS = ("self", "self_boxed", "self_sampled")  # the rewards a judge budget changes
+JUDGE_SAMPLES = 4
+VOTE_SAMPLES = 4
 
 # Every row has these fields (a failed row too, with empty values); the runner adds "settings".
 _EMPTY: dict[str, Any] = {
@@ -90,14 +94,19 @@ class SparseOracle:
 
 
 def make_reward(name: str, lm: Any, gold: Any, judge_tokens: int, allow_code_execution: bool = False,
-                kind: str = "math") -> Any:
-    """The reward called ``name`` (see :data:`REWARDS`) on model ``lm``; ``gold`` is the gold check."""
-    from ..rewards import DocstringExamples, SelfJudge, gate
+                kind: str = "math", answer_tokens: int = 1024) -> Any:
+    """The reward called ``name`` (see :data:`REWARDS`) on model ``lm``; ``gold`` is the gold check;
+    ``answer_tokens`` the budget of a vote's samples (the methods' own)."""
+    from ..rewards import DocstringExamples, SelfJudge, VoteAgreement, gate
 
     if name == "oracle":
         return SparseOracle(gold, kind)
     if name == "examples":
         return DocstringExamples(allow_execution=allow_code_execution, timeout_s=10.0)
+    if name == "vote":
+        return VoteAgreement(lm, samples=VOTE_SAMPLES, max_new_tokens=answer_tokens)
+    if name == "self_sampled":
+        return SelfJudge(lm, max_new_tokens=judge_tokens, samples=JUDGE_SAMPLES, temperature=0.7)
     judge = SelfJudge(lm, max_new_tokens=judge_tokens)
     if name == "self_boxed":
         return gate(lambda text: last_boxed(text) is not None, then=judge)
@@ -141,6 +150,7 @@ def run_task(lm: Any, task: Task, config: LatentSeekConfig, judge_tokens: int,
              allow_code_execution: bool) -> list[dict[str, Any]]:
     """Run one task on a loaded model: one row per problem."""
     gold = gold_checker(task.problems[0].kind, allow_code_execution)
-    reward = make_reward(task.reward, lm, gold, judge_tokens, allow_code_execution, task.problems[0].kind)
+    reward = make_reward(task.reward, lm, gold, judge_tokens, allow_code_execution, task.problems[0].kind,
+                         answer_tokens=config.max_new_tokens)
     runs = run_method(task.method, lm, list(task.problems), reward, gold, config)
     return [make_row(p, task.method, task.reward, run, config) for p, run in zip(task.problems, runs)]

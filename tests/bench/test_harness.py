@@ -47,6 +47,19 @@ def test_budgets_are_matched(tiny_lm, tmp_path):
                                                           "self_refine": 3, "latentseek": 3}
 
 
+@pytest.mark.parametrize("reward", ["vote", "self_sampled"])
+def test_the_gold_free_rewards_run_every_method(tiny_lm, tmp_path, reward):
+    out = tmp_path / f"{reward}.jsonl"
+    bench(tiny_lm, out, rewards=[reward], limit=1, config=CONFIG.replace(max_iters=1), judge_tokens=4)
+    rows = read_rows(out)
+    assert {r["method"] for r in rows} == set(METHODS) and all(r["reward"] == reward for r in rows)
+    assert not any(r["failed"] for r in rows)
+    if reward == "vote":  # random text has no final answer: no sample agrees with it
+        assert all(s == 0.0 for r in rows for s in r["scores"]) and not any(r["errors"] for r in rows)
+    else:  # the tiny model's 512-token window can't hold a GSM8K judge prompt: refused by name, not fed
+        assert all(e.startswith("not judged: the judge prompt has") for r in rows for e in r["errors"])
+
+
 def test_latentseek_rows_record_how_much_each_update_rewrote(tiny_lm, tmp_path):
     out = tmp_path / "rows.jsonl"
     (summary,) = bench(tiny_lm, out, methods=["latentseek"])

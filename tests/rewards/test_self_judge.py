@@ -127,3 +127,30 @@ def test_verdict_probabilities_are_never_computed_past_the_window(tiny_lm):
 
     with pytest.raises(ValueError, match="over the judge model's context of 512 tokens"):
         LocalJudge(tiny_lm).option_probs("question", "word " * 600, ["True", "False"])
+
+
+def test_sampled_verdicts_count_each_check_by_the_share_of_replies_that_pass(tiny_lm):
+    judge = SelfJudge(tiny_lm, max_new_tokens=6, samples=4)
+    requests = judge.prompts_for("5", "What is 2 + 3?")
+    replies = [["VERDICT: True"] * 4, ["VERDICT: True"] * 3 + ["VERDICT: False"],  # understanding: 3 of 4
+               ["VERDICT: False"] * 4, ["VERDICT: True", "VERDICT: False"] * 2]    # calculations 0, clear 1/2
+    result = judge.verdicts(requests, replies)
+    assert result.score == pytest.approx(1 - (1 * 0.25 + 2 * 1.0 + 2 * 0.5) / 6)
+    checks = result.details["checks"]
+    assert [checks[c.name]["true_share"] for c in SELF_JUDGE_CHECKS] == [1.0, 0.75, 0.0, 0.5]
+    assert "understanding failed (75% of 4 replies passed)" in result.feedback
+
+
+def test_sampled_verdicts_run_in_one_batch_and_are_seeded(tiny_lm):
+    judge = SelfJudge(tiny_lm, max_new_tokens=6, samples=3, temperature=1.0)
+    replies = judge.backend.sample(judge.prompts_for("5", "What is 2 + 3?"), 3, 1.0, seed=0)
+    assert len(replies) == 4 and all(len(r) == 3 for r in replies) and len({t for r in replies for t in r}) > 4
+    a, b = (judge.check("5", prompt="What is 2 + 3?") for _ in range(2))
+    assert a.details == b.details and "true_share" in a.details["checks"]["answer_correct"]
+
+
+def test_a_temperature_without_sampling_is_refused():
+    with pytest.raises(ValueError, match="temperature applies to sampled verdicts"):
+        SelfJudge("default", temperature=0.7)
+    with pytest.raises(ValueError, match="samples must be an integer >= 1"):
+        SelfJudge("default", samples=0)
