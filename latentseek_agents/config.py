@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from .validation import ConfigError, check_int, check_number
 
-__all__ = ["LatentSeekConfig", "PROMPT_STYLES", "OPTIMIZERS", "SELECT_MODES", "POLICIES", "field_help"]
+__all__ = ["LatentSeekConfig", "PROMPT_STYLES", "OPTIMIZERS", "SELECT_MODES", "POLICIES", "SAMPLE_TEMPERATURE",
+           "field_help"]
 
 PROMPT_STYLES = ("boxed", "json", "json_expression", "none")
 OPTIMIZERS = ("adam", "sgd")
@@ -29,6 +30,7 @@ def _fail(name: str, expected: str, value: Any) -> None:
 # Upper bounds only where the domain has one; elsewhere a setting just has to be a finite number or an
 # int (the model's context bounds the token budget when a problem is prepared).
 MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed's range
+SAMPLE_TEMPERATURE = 0.7  # the temperature of a sample: the sampling baselines', a restart's (the paper's baseline)
 MAX_TIMEOUT_S = threading.TIMEOUT_MAX  # the longest wait Thread.join / Timer accept
 
 
@@ -80,12 +82,18 @@ class LatentSeekConfig:
     continuation_temperature: float = field(default=0.0, metadata={"help": (
         "temperature of the continuation after an updated prefix: 0 decodes it greedily (paper); above 0 "
         "samples it (seeded by ``seed``), so an update explores past its prefix as a sample does.")})
+    restart_on_repeat: bool = field(default=False, metadata={"help": (
+        "when an update's final answer (or, without one, its text) repeats one the problem already had, its next "
+        "attempt is a fresh "
+        "sample from the prompt (at ``SAMPLE_TEMPERATURE``, 0.7) whose hidden states become its new latents, "
+        "instead of another step from the old ones.")})
     max_new_tokens: int = field(default=1024, metadata={"help": "budget of generated tokens for every answer."})
     select: Literal["first_pass", "best"] = field(default="first_pass", metadata={"help": (
         "``\"first_pass\"`` returns the first passing answer, else the last (paper); ``\"best\"`` returns the "
         "highest-scoring answer seen.")})
     seed: int = field(default=42, metadata={"help": (
-        "seed of the random generator a solve samples from (``policy=\"sample\"``).")})
+        "seed of the random generator a solve samples from (``policy=\"sample\"``, a sampled continuation, "
+        "a restart).")})
     prompt_style: Literal["boxed", "json", "json_expression", "none"] = field(default="boxed", metadata={"help": (
         "``\"boxed\"`` (Prompt 1), ``\"json\"`` (Prompt 2, GSM8K text: the final answer a bare number), "
         "``\"json_expression\"`` (Prompt 2, MATH text: no such sentence) or ``\"none\"`` (as given).")})

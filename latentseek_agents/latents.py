@@ -56,6 +56,22 @@ class LatentOptimizer:
         self.optimizer: torch.optim.Optimizer = (torch.optim.Adam if config.optimizer == "adam"
                                                  else torch.optim.SGD)(self.z, lr=config.lr)
 
+    def reset(self, index: int, latents: torch.Tensor) -> None:
+        """Replace problem ``index``'s latents with new initial ones (a restart): a fresh leaf tensor,
+        the optimizer's state for the old one dropped.
+
+        Example:
+            >>> opt.reset(0, fresh_hidden[:12])                       # doctest: +SKIP
+        """
+        import torch
+
+        old = self.z[index]
+        new = latents.detach().to(device=self.weight.device, dtype=torch.float32).clone().requires_grad_(True)
+        self.optimizer.state.pop(old, None)
+        params = self.optimizer.param_groups[0]["params"]
+        params[next(k for k, p in enumerate(params) if p is old)] = new
+        self.z[index] = new
+
     def _logits(self, z: torch.Tensor) -> torch.Tensor:
         import torch.nn.functional as F
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from .answers import majority
 from .cancel import cancel_scope
-from .config import LatentSeekConfig
+from .config import SAMPLE_TEMPERATURE, LatentSeekConfig
 from .result import Attempt, SearchEvent
 from .scoring import CheckResult, RewardLike
 from .seek import LatentSeek, _dropped, _Problem
@@ -32,7 +32,6 @@ from .validation import check_number
 
 __all__ = ["SAMPLE_TEMPERATURE", "BestOfN", "SelfConsistency"]
 
-SAMPLE_TEMPERATURE = 0.7  # the sampling baselines' temperature (the paper's and the harness's)
 
 
 def _not_scored(completion: str) -> CheckResult:

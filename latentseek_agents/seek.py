@@ -17,9 +17,9 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .answers import extract_answer
+from .answers import extract_answer, vote_key
 from .cancel import cancel_scope, check_cancelled
-from .config import LatentSeekConfig
+from .config import SAMPLE_TEMPERATURE, LatentSeekConfig
 from .prompts import Problem, build_messages, question_text, render_prompt
 from .result import Attempt, SearchEvent, SeekResult, choose
 from .scoring import CheckResult, RewardLike, as_check_fn, score_completions
@@ -53,6 +53,7 @@ class _Problem:
     budget: int
     context: dict[str, Any] = field(default_factory=dict)  # the reward's extra context for this problem
     cancel: threading.Event | None = None  # set: this problem stops at its next decoding step, silently
+    restart: bool = False  # its next attempt is a fresh sample (restart_on_repeat)
     trace: list[Attempt] = field(default_factory=list)
     prefix: list[int] = field(default_factory=list)
     latents: int = 0
@@ -64,6 +65,16 @@ class _Problem:
 def _dropped(item: _Problem) -> bool:
     """Whether the problem's own cancel event is set (its caller left: it leaves the search)."""
     return item.cancel is not None and item.cancel.is_set()
+
+
+def _repeats(trace: Sequence[Attempt]) -> bool:
+    """Whether the last attempt repeats an earlier one: the same final answer (normalized as a vote
+    normalizes it), or, without one, the same text."""
+    def key(text: str) -> str:
+        return vote_key(text) or text.strip()
+
+    last = key(trace[-1].text)
+    return any(key(a.text) == last for a in trace[:-1])
 
 
 def _advantage(trace: Sequence[Attempt]) -> float:
@@ -285,35 +296,40 @@ class LatentSeek:
         optimizer = LatentOptimizer(self.lm, [hidden[i] for i in active], cfg) if active else None
         slot = {i: s for s, i in enumerate(active)}
         generator = None  # the prefix sampling's (policy="sample") and the sampled continuation's
-        if optimizer is not None and (cfg.policy == "sample" or cfg.continuation_temperature > 0):
+        if optimizer is not None and (cfg.policy == "sample" or cfg.continuation_temperature > 0
+                                      or cfg.restart_on_repeat):
             generator = torch.Generator(device=optimizer.weight.device).manual_seed(cfg.seed)
 
         for iteration in range(1, cfg.max_iters + 1):
             active = [i for i in active if not _dropped(batch[i])]
             if not active:
                 break
+            restarting = [i for i in active if batch[i].restart]
+            stepping = [i for i in active if not batch[i].restart]
             t0 = time.perf_counter()
             assert optimizer is not None  # active problems exist, so it was built
-            with cancel_scope(event=cancel), self.lm.lock:
-                check_cancelled()
-                if cfg.policy == "sample":
-                    optimizer.step({slot[i]: _advantage(batch[i].trace) for i in active},
-                                   actions={slot[i]: batch[i].prefix for i in active})
-                    prefixes = {slot[i]: optimizer.sample(slot[i], cfg.policy_temperature, generator)
-                                for i in active}
-                else:
-                    prefixes = optimizer.step({slot[i]: batch[i].trace[-1].score - 1.0 for i in active})
+            prefixes: dict[int, list[int]] = {}
+            if stepping:
+                with cancel_scope(event=cancel), self.lm.lock:
+                    check_cancelled()
+                    if cfg.policy == "sample":
+                        optimizer.step({slot[i]: _advantage(batch[i].trace) for i in stepping},
+                                       actions={slot[i]: batch[i].prefix for i in stepping})
+                        prefixes = {slot[i]: optimizer.sample(slot[i], cfg.policy_temperature, generator)
+                                    for i in stepping}
+                    else:
+                        prefixes = optimizer.step({slot[i]: batch[i].trace[-1].score - 1.0 for i in stepping})
             update_seconds = (time.perf_counter() - t0) / len(active)
-            new_prefix = {i: prefixes[slot[i]] for i in active}
-            changed = {i: sum(a != b for a, b in zip(new_prefix[i], batch[i].prefix)) for i in active}
-            for i in active:
+            new_prefix = {i: prefixes[slot[i]] for i in stepping}
+            changed = {i: sum(a != b for a, b in zip(new_prefix[i], batch[i].prefix)) for i in stepping}
+            for i in stepping:
                 batch[i].prefix = new_prefix[i]
 
             # A prefix that already holds a stop token is the whole answer; the rest continue.
             stops = set(self.lm.eos_token_ids)
             tokens: dict[int, list[int]] = {}
             to_continue = []
-            for i in active:
+            for i in stepping:
                 cut = next((j for j, tok in enumerate(new_prefix[i]) if tok in stops), None)
                 if cut is not None:
                     tokens[i] = new_prefix[i][: cut + 1]
@@ -331,12 +347,22 @@ class LatentSeek:
                     )
                     for i, gen in zip(to_continue, gens):
                         tokens[i] = new_prefix[i] + gen.tokens
+                if restarting:  # a fresh sample from the prompt; its hidden states are the new latents
+                    fresh = continue_decoding(self.lm, prompt, restarting, [batch[i].budget for i in restarting],
+                                              capture_hidden=cfg.max_latents, temperature=SAMPLE_TEMPERATURE,
+                                              generator=generator, cancel_rows=[batch[i].cancel for i in restarting])
+                    for i, gen in zip(restarting, fresh):
+                        tokens[i], batch[i].restart = gen.tokens, False
+                        latents = num_latents(len(gen.tokens), cfg.fraction, cfg.max_latents)
+                        if latents and gen.hidden is not None:  # too short to optimize: keep the old latents
+                            optimizer.reset(slot[i], gen.hidden[:latents])
+                            batch[i].latents, batch[i].prefix = latents, gen.tokens[:latents]
                 gen_seconds = (time.perf_counter() - t0) / len(active)
                 active = [i for i in active if not _dropped(batch[i])]
                 attempts = self._score_all([batch[i] for i in active], [tokens[i] for i in active], iteration,
                                            generate_seconds=gen_seconds, update_seconds=update_seconds,
-                                           prefix_tokens=[len(new_prefix[i]) for i in active],
-                                           changed=[changed[i] for i in active])
+                                           prefix_tokens=[len(new_prefix.get(i, ())) for i in active],
+                                           changed=[changed.get(i, 0) for i in active])
             for i, attempt in zip(active, attempts):
                 self._record(batch[i], attempt)
                 yield SearchEvent("attempt", i, attempt=attempt)
@@ -344,6 +370,8 @@ class LatentSeek:
                     batch[i].stop_reason = "threshold"
                 elif iteration == cfg.max_iters:
                     batch[i].stop_reason = "max_iters"
+                elif cfg.restart_on_repeat:
+                    batch[i].restart = _repeats(batch[i].trace)
                 if batch[i].stop_reason is not None:
                     yield SearchEvent("result", i, result=self._result(batch[i]))
             active = [i for i in active if batch[i].stop_reason is None]

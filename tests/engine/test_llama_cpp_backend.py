@@ -158,6 +158,17 @@ def test_latentseek_runs_the_full_loop_on_llama_cpp(pair):
     assert any(a.changed_positions > 0 for r in results for a in r.trace[1:])  # the step moves tokens
 
 
+def test_the_diversity_options_run_on_llama_cpp(pair):
+    config = LatentSeekConfig(max_iters=3, max_new_tokens=32, lr=1e-9, restart_on_repeat=True,
+                              continuation_temperature=0.7)
+    from latentseek_agents.seek import _repeats
+
+    trace = LatentSeek(pair[0], reward=lambda text: 0.0, config=config).solve(QUESTION).trace
+    assert len(trace) == 4 and trace[1].prefix_tokens > 0 and all(a.tokens > 0 for a in trace)
+    for k in range(2, 4):  # an attempt is a fresh sample exactly when the one before it repeated an answer
+        assert (trace[k].prefix_tokens == 0) == _repeats(trace[:k])
+
+
 def test_load_errors_are_named(tmp_path, pair):
     fake = tmp_path / "fake.gguf"
     fake.write_bytes(b"PK\x03\x04 not a model")

@@ -408,6 +408,17 @@ def test_a_sampled_continuation_explores_past_the_prefix_and_is_seeded(tiny_lm):
         LatentSeekConfig(continuation_temperature=-0.5)
 
 
+def test_an_update_that_repeats_an_answer_restarts_from_a_fresh_sample(tiny_lm):
+    def trace(**settings):  # lr so small that an update reproduces the answer it started from
+        return seeker(tiny_lm, Recorder([0.0]), max_iters=3, lr=1e-9, **settings).solve("What is 2 + 3?").trace
+
+    stuck, restarted = trace(), trace(restart_on_repeat=True)
+    assert len({a.text for a in stuck}) == 1  # without restarts: the same answer four times
+    assert [a.text for a in restarted[:2]] == [a.text for a in stuck[:2]]  # update 1 repeats the first answer
+    assert restarted[2].prefix_tokens == 0 and restarted[2].text != stuck[0].text  # so attempt 2 is a sample
+    assert restarted[3].prefix_tokens > 0 and restarted[3].text != stuck[0].text  # then steps from its latents
+
+
 def test_one_problems_cancel_event_drops_only_that_problem(tiny_lm):
     import threading
 
