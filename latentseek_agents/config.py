@@ -77,6 +77,11 @@ class LatentSeekConfig:
         "(at ``policy_temperature``) and the loss is REINFORCE with a baseline, ``-(R - b) * sum log p(tokens "
         "scored)``, ``b`` being the mean reward of the problem's earlier attempts (``b = 0`` for the first "
         "update, which then pushes away from the greedy answer as the paper's step does).")})
+    samples_per_step: int = field(default=1, metadata={"help": (
+        "with ``policy=\"sample\"``: prefixes sampled from the moved latents at each update, each continued and "
+        "scored as an attempt of its own; the next step weights each by its reward minus the group's mean (the "
+        "paper's expectation over x ~ pi(x|z), with a baseline). Each counts against the budget: an update costs "
+        "this many generations.")})
     policy_temperature: float = field(default=1.0, metadata={"help": (
         "temperature of the prefix sampling (``policy=\"sample\"`` only).")})
     continuation_temperature: float = field(default=0.0, metadata={"help": (
@@ -118,6 +123,10 @@ class LatentSeekConfig:
         if self.policy not in POLICIES:
             _fail("policy", f"one of {POLICIES}", self.policy)
         check_number("policy_temperature", self.policy_temperature, 0, low_open=True)
+        check_int("samples_per_step", self.samples_per_step, 1)
+        if self.samples_per_step > 1 and self.policy != "sample":
+            raise ConfigError("samples_per_step", f"samples_per_step > 1 samples prefixes from the latents: it needs "
+                                                  f"policy='sample', got policy={self.policy!r}")
         check_number("continuation_temperature", self.continuation_temperature, 0)
         if self.select not in SELECT_MODES:
             _fail("select", f"one of {SELECT_MODES}", self.select)

@@ -11,7 +11,7 @@ and are left alone.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import torch
@@ -92,34 +92,51 @@ class LatentOptimizer:
             probs = torch.softmax(self._logits(self.z[index]) / temperature, dim=-1)
             return torch.multinomial(probs, 1, generator=generator).squeeze(-1).tolist()
 
-    def step(self, rewards: dict[int, float], actions: dict[int, list[int]] | None = None) -> dict[int, list[int]]:
+    def step(self, rewards: dict[int, float | list[float]],
+             actions: dict[int, list[int] | list[list[int]]] | None = None) -> dict[int, list[int]]:
         """Take ``steps_per_iter`` optimizer steps for the problems in ``rewards`` (index -> R).
 
         R is on the paper's scale (``score - 1``, in [-1, 0]), or an advantage. ``actions`` gives,
-        per problem, the tokens whose log-probability is weighted (the scored prefix); without it
-        each step uses the current argmax (the paper). Returns the argmax tokens of the updated
-        latents of each of those problems.
+        per problem, the tokens whose log-probability is weighted (the scored prefix), or several
+        prefixes with one weight each (``rewards[i]`` then a list: a group of samples, each weighted by
+        its own advantage); without it each step uses the current argmax (the paper). Returns the
+        argmax tokens of the updated latents of each of those problems.
         """
         import torch
 
         indices = sorted(rewards)
-        fixed = None
+        device = self.weight.device
+        pairs: dict[int, list[tuple[float, Any]]] = {}  # per problem: (weight, action tokens) of each sample
         if actions is not None:
-            device = self.weight.device
             for i in indices:
-                if len(actions[i]) != len(self.z[i]):
-                    raise ValueError(f"actions[{i}] has {len(actions[i])} tokens for {len(self.z[i])} latents")
-            fixed = torch.cat([torch.as_tensor(actions[i], dtype=torch.long, device=device) for i in indices])
+                action: Any = actions[i]
+                reward: Any = rewards[i]
+                group: list[list[int]] = action if action and isinstance(action[0], list) else [action]
+                weights: list[float] = [float(w) for w in reward] if isinstance(reward, list) else [float(reward)]
+                if len(weights) != len(group):
+                    raise ValueError(f"rewards[{i}] has {len(weights)} weights for {len(group)} actions")
+                for tokens in group:
+                    if len(tokens) != len(self.z[i]):
+                        raise ValueError(f"actions[{i}] has {len(tokens)} tokens for {len(self.z[i])} latents")
+                pairs[i] = [(w, torch.as_tensor(t, dtype=torch.long, device=device)) for w, t in zip(weights, group)]
         for _ in range(self.config.steps_per_iter):
             self.optimizer.zero_grad(set_to_none=True)
             # One LM-head matmul over every active problem's latents.
             z = torch.cat([self.z[i] for i in indices])
             logp = torch.log_softmax(self._logits(z), dim=-1)
-            target = logp.detach().argmax(dim=-1) if fixed is None else fixed
-            chosen = logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)
-            weights = torch.cat([torch.full((len(self.z[i]),), float(rewards[i]), device=z.device)
-                                 for i in indices])
-            loss = -(weights * chosen).sum()
+            if actions is None:
+                chosen = logp.gather(-1, logp.detach().argmax(dim=-1).unsqueeze(-1)).squeeze(-1)
+                scale = torch.cat([torch.full((len(self.z[i]),), float(rewards[i]), device=z.device)  # type: ignore[arg-type]
+                                   for i in indices])  # a plain R per problem here: no groups without actions
+                loss = -(scale * chosen).sum()
+            else:
+                loss = z.new_zeros(())
+                start = 0
+                for i in indices:
+                    rows = logp[start:start + len(self.z[i])]
+                    start += len(self.z[i])
+                    for weight, tokens in pairs[i]:
+                        loss = loss - weight * rows.gather(-1, tokens.unsqueeze(-1)).sum()
             loss.backward()
             if self.config.grad_clip is not None:
                 for i in indices:

@@ -54,6 +54,7 @@ class _Problem:
     context: dict[str, Any] = field(default_factory=dict)  # the reward's extra context for this problem
     cancel: threading.Event | None = None  # set: this problem stops at its next decoding step, silently
     restart: bool = False  # its next attempt is a fresh sample (restart_on_repeat)
+    samples: list[list[int]] = field(default_factory=list)  # the prefixes the last update tried: next step's actions
     trace: list[Attempt] = field(default_factory=list)
     prefix: list[int] = field(default_factory=list)
     latents: int = 0
@@ -75,6 +76,15 @@ def _repeats(trace: Sequence[Attempt]) -> bool:
 
     last = key(trace[-1].text)
     return any(key(a.text) == last for a in trace[:-1])
+
+
+def _weights(item: _Problem) -> float | list[float]:
+    """The REINFORCE weights of the prefixes the last update tried: one (:func:`_advantage`), or, for a
+    group of samples, each one's score minus the group's mean (the baseline)."""
+    if len(item.samples) == 1:
+        return _advantage(item.trace)
+    scores = [a.score for a in item.trace[-len(item.samples):]]
+    return [score - sum(scores) / len(scores) for score in scores]
 
 
 def _advantage(trace: Sequence[Attempt]) -> float:
@@ -289,6 +299,7 @@ class LatentSeek:
             elif cfg.max_iters == 0:
                 item.stop_reason = "max_iters"
             item.prefix = gen.tokens[: item.latents]
+            item.samples = [item.prefix]
             if item.stop_reason is not None:
                 yield SearchEvent("result", i, result=self._result(item))
 
@@ -308,65 +319,78 @@ class LatentSeek:
             stepping = [i for i in active if not batch[i].restart]
             t0 = time.perf_counter()
             assert optimizer is not None  # active problems exist, so it was built
-            prefixes: dict[int, list[int]] = {}
+            drawn: dict[int, list[list[int]]] = {}  # per stepping problem, the prefixes this update tries
             if stepping:
                 with cancel_scope(event=cancel), self.lm.lock:
                     check_cancelled()
                     if cfg.policy == "sample":
-                        optimizer.step({slot[i]: _advantage(batch[i].trace) for i in stepping},
-                                       actions={slot[i]: batch[i].prefix for i in stepping})
-                        prefixes = {slot[i]: optimizer.sample(slot[i], cfg.policy_temperature, generator)
-                                    for i in stepping}
+                        optimizer.step({slot[i]: _weights(batch[i]) for i in stepping},
+                                       actions={slot[i]: batch[i].samples for i in stepping})
+                        drawn = {i: [optimizer.sample(slot[i], cfg.policy_temperature, generator)
+                                     for _ in range(cfg.samples_per_step)] for i in stepping}
                     else:
-                        prefixes = optimizer.step({slot[i]: batch[i].trace[-1].score - 1.0 for i in stepping})
+                        moved = optimizer.step({slot[i]: batch[i].trace[-1].score - 1.0 for i in stepping})
+                        drawn = {i: [moved[slot[i]]] for i in stepping}
             update_seconds = (time.perf_counter() - t0) / len(active)
-            new_prefix = {i: prefixes[slot[i]] for i in stepping}
-            changed = {i: sum(a != b for a, b in zip(new_prefix[i], batch[i].prefix)) for i in stepping}
+            # One entry per answer this round: (problem, the prefix it starts from; None for a restart).
+            entries: list[tuple[int, list[int] | None]] = [(i, p) for i in stepping for p in drawn[i]]
+            entries += [(i, None) for i in restarting]
+            changed = [0 if p is None else sum(a != b for a, b in zip(p, batch[i].prefix)) for i, p in entries]
             for i in stepping:
-                batch[i].prefix = new_prefix[i]
+                batch[i].prefix, batch[i].samples = drawn[i][0], drawn[i]
 
             # A prefix that already holds a stop token is the whole answer; the rest continue.
             stops = set(self.lm.eos_token_ids)
-            tokens: dict[int, list[int]] = {}
+            tokens: dict[int, list[int]] = {}  # by entry
             to_continue = []
-            for i in stepping:
-                cut = next((j for j, tok in enumerate(new_prefix[i]) if tok in stops), None)
+            for k, (i, p) in enumerate(entries):
+                if p is None:
+                    continue
+                cut = next((j for j, tok in enumerate(p) if tok in stops), None)
                 if cut is not None:
-                    tokens[i] = new_prefix[i][: cut + 1]
+                    tokens[k] = p[: cut + 1]
                 else:
-                    to_continue.append(i)
+                    to_continue.append(k)
+            fresh = [k for k, (_, p) in enumerate(entries) if p is None]
             t0 = time.perf_counter()
             with cancel_scope(event=cancel):
                 if to_continue:
                     gens = continue_decoding(
-                        self.lm, prompt, to_continue,
-                        [max(batch[i].budget - len(new_prefix[i]), 0) for i in to_continue],
-                        prefixes=[new_prefix[i] for i in to_continue],
-                        cancel_rows=[batch[i].cancel for i in to_continue],
+                        self.lm, prompt, [entries[k][0] for k in to_continue],
+                        [max(batch[entries[k][0]].budget - len(entries[k][1] or ()), 0) for k in to_continue],
+                        prefixes=[entries[k][1] or [] for k in to_continue],
+                        cancel_rows=[batch[entries[k][0]].cancel for k in to_continue],
                         temperature=cfg.continuation_temperature, generator=generator,
                     )
-                    for i, gen in zip(to_continue, gens):
-                        tokens[i] = new_prefix[i] + gen.tokens
-                if restarting:  # a fresh sample from the prompt; its hidden states are the new latents
-                    fresh = continue_decoding(self.lm, prompt, restarting, [batch[i].budget for i in restarting],
-                                              capture_hidden=cfg.max_latents, temperature=SAMPLE_TEMPERATURE,
-                                              generator=generator, cancel_rows=[batch[i].cancel for i in restarting])
-                    for i, gen in zip(restarting, fresh):
-                        tokens[i], batch[i].restart = gen.tokens, False
+                    for k, gen in zip(to_continue, gens):
+                        tokens[k] = (entries[k][1] or []) + gen.tokens
+                if fresh:  # a restart: a fresh sample from the prompt; its hidden states are the new latents
+                    samples = continue_decoding(
+                        self.lm, prompt, [entries[k][0] for k in fresh], [batch[entries[k][0]].budget for k in fresh],
+                        capture_hidden=cfg.max_latents, temperature=SAMPLE_TEMPERATURE, generator=generator,
+                        cancel_rows=[batch[entries[k][0]].cancel for k in fresh])
+                    for k, gen in zip(fresh, samples):
+                        i = entries[k][0]
+                        tokens[k], batch[i].restart = gen.tokens, False
                         latents = num_latents(len(gen.tokens), cfg.fraction, cfg.max_latents)
                         if latents and gen.hidden is not None:  # too short to optimize: keep the old latents
                             optimizer.reset(slot[i], gen.hidden[:latents])
                             batch[i].latents, batch[i].prefix = latents, gen.tokens[:latents]
-                gen_seconds = (time.perf_counter() - t0) / len(active)
-                active = [i for i in active if not _dropped(batch[i])]
-                attempts = self._score_all([batch[i] for i in active], [tokens[i] for i in active], iteration,
+                            batch[i].samples = [batch[i].prefix]
+                gen_seconds = (time.perf_counter() - t0) / len(entries)
+                live = [k for k, (i, _) in enumerate(entries) if not _dropped(batch[i])]
+                attempts = self._score_all([batch[entries[k][0]] for k in live], [tokens[k] for k in live], iteration,
                                            generate_seconds=gen_seconds, update_seconds=update_seconds,
-                                           prefix_tokens=[len(new_prefix.get(i, ())) for i in active],
-                                           changed=[changed.get(i, 0) for i in active])
-            for i, attempt in zip(active, attempts):
+                                           prefix_tokens=[len(entries[k][1] or ()) for k in live],
+                                           changed=[changed[k] for k in live])
+            scored: dict[int, list[Attempt]] = {}
+            for k, attempt in zip(live, attempts):
+                i = entries[k][0]
                 self._record(batch[i], attempt)
+                scored.setdefault(i, []).append(attempt)
                 yield SearchEvent("attempt", i, attempt=attempt)
-                if attempt.passed:
+            for i, group in scored.items():
+                if any(a.passed for a in group):
                     batch[i].stop_reason = "threshold"
                 elif iteration == cfg.max_iters:
                     batch[i].stop_reason = "max_iters"
@@ -374,7 +398,7 @@ class LatentSeek:
                     batch[i].restart = _repeats(batch[i].trace)
                 if batch[i].stop_reason is not None:
                     yield SearchEvent("result", i, result=self._result(batch[i]))
-            active = [i for i in active if batch[i].stop_reason is None]
+            active = [i for i in active if i in scored and batch[i].stop_reason is None]
 
     # ------------------------------------------------------------------ helpers
     def _prepare(self, problem: Problem, reference: Any) -> _Problem:
@@ -462,6 +486,6 @@ class LatentSeek:
         chosen = trace[index]
         return SeekResult(
             answer=extract_answer(chosen.text), text=chosen.text, score=chosen.score,
-            iterations=len(trace) - 1, trace=trace, stop_reason=item.stop_reason or "max_iters",
+            iterations=trace[-1].iteration, trace=trace, stop_reason=item.stop_reason or "max_iters",
             prompt_tokens=len(item.prompt_ids), seconds=item.seconds, chosen=index,
         )

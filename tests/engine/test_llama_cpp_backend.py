@@ -169,6 +169,13 @@ def test_the_diversity_options_run_on_llama_cpp(pair):
         assert (trace[k].prefix_tokens == 0) == _repeats(trace[:k])
 
 
+def test_a_group_of_samples_per_update_forks_on_llama_cpp(pair):
+    config = LatentSeekConfig(max_iters=2, max_new_tokens=24, policy="sample", samples_per_step=3)
+    result = LatentSeek(pair[0], reward=lambda text: 0.0, config=config).solve(QUESTION)
+    assert [a.iteration for a in result.trace] == [0, 1, 1, 1, 2, 2, 2]
+    assert len({a.text for a in result.trace[1:4]}) > 1  # three sampled prefixes, three continuations
+
+
 def test_load_errors_are_named(tmp_path, pair):
     fake = tmp_path / "fake.gguf"
     fake.write_bytes(b"PK\x03\x04 not a model")

@@ -419,6 +419,34 @@ def test_an_update_that_repeats_an_answer_restarts_from_a_fresh_sample(tiny_lm):
     assert restarted[3].prefix_tokens > 0 and restarted[3].text != stuck[0].text  # then steps from its latents
 
 
+def test_several_samples_per_update_are_each_scored_and_stop_the_search_together(tiny_lm):
+    reward = Recorder([0.0, 0.0, 0.9, 0.0])  # the first answer, then update 1's three samples: the 2nd passes
+    result = seeker(tiny_lm, reward, max_iters=3, policy="sample", samples_per_step=3).solve("What is 2 + 3?")
+    assert [a.iteration for a in result.trace] == [0, 1, 1, 1] and result.iterations == 1
+    assert (result.stop_reason, result.chosen) == ("threshold", 2)  # the update's group is scored in full
+    full = seeker(tiny_lm, Recorder([0.0]), max_iters=2, policy="sample", samples_per_step=3).solve("What is 2 + 3?")
+    assert [a.iteration for a in full.trace] == [0, 1, 1, 1, 2, 2, 2] and full.iterations == 2
+    assert all(a.prefix_tokens > 0 for a in full.trace[1:])
+
+
+def test_a_group_of_samples_is_weighted_by_each_reward_minus_the_groups_mean():
+    from latentseek_agents.result import Attempt
+    from latentseek_agents.seek import _Problem, _weights
+
+    item = _Problem(messages=[], question="q", reference=None, prompt_ids=[1], budget=4,
+                    samples=[[1], [2], [3]], trace=[Attempt(iteration=i, text="", score=s, passed=False, tokens=1)
+                                                    for i, s in enumerate([0.0, 0.2, 0.8, 0.5])])
+    assert _weights(item) == pytest.approx([-0.3, 0.3, 0.0])
+    item.samples = [[1]]
+    assert _weights(item) == pytest.approx((0.5 - 1) - (0.0 + 0.2 + 0.8 - 3) / 3)  # one sample: reward - baseline
+
+
+def test_samples_per_step_needs_the_sample_policy():
+    with pytest.raises(ValueError, match="samples_per_step > 1 samples prefixes from the latents: it needs "
+                                         "policy='sample'"):
+        LatentSeekConfig(samples_per_step=2)
+
+
 def test_one_problems_cancel_event_drops_only_that_problem(tiny_lm):
     import threading
 
