@@ -77,6 +77,10 @@ class LatentSeekConfig:
         "(at ``policy_temperature``) and the loss is REINFORCE with a baseline, ``-(R - b) * sum log p(tokens "
         "scored)``, ``b`` being the mean reward of the problem's earlier attempts (``b = 0`` for the first "
         "update, which then pushes away from the greedy answer as the paper's step does).")})
+    population: int = field(default=1, metadata={"help": (
+        "chains per problem: the greedy first answer and ``population - 1`` samples (at ``SAMPLE_TEMPERATURE``), "
+        "each refined by latent steps of its own; a round costs ``population`` generations, and the problem "
+        "stops when any chain passes. 1 = the paper's one chain.")})
     samples_per_step: int = field(default=1, metadata={"help": (
         "with ``policy=\"sample\"``: prefixes sampled from the moved latents at each update, each continued and "
         "scored as an attempt of its own; the next step weights each by its reward minus the group's mean (the "
@@ -123,6 +127,7 @@ class LatentSeekConfig:
         if self.policy not in POLICIES:
             _fail("policy", f"one of {POLICIES}", self.policy)
         check_number("policy_temperature", self.policy_temperature, 0, low_open=True)
+        check_int("population", self.population, 1)
         check_int("samples_per_step", self.samples_per_step, 1)
         if self.samples_per_step > 1 and self.policy != "sample":
             raise ConfigError("samples_per_step", f"samples_per_step > 1 samples prefixes from the latents: it needs "

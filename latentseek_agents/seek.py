@@ -53,8 +53,6 @@ class _Problem:
     budget: int
     context: dict[str, Any] = field(default_factory=dict)  # the reward's extra context for this problem
     cancel: threading.Event | None = None  # set: this problem stops at its next decoding step, silently
-    restart: bool = False  # its next attempt is a fresh sample (restart_on_repeat)
-    samples: list[list[int]] = field(default_factory=list)  # the prefixes the last update tried: next step's actions
     trace: list[Attempt] = field(default_factory=list)
     prefix: list[int] = field(default_factory=list)
     latents: int = 0
@@ -63,27 +61,40 @@ class _Problem:
     seconds: float = 0.0
 
 
+@dataclass(eq=False)
+class _Member:
+    """One chain of a problem's search (a problem has ``population`` of them): its latents' optimizer
+    slot, its current prefix, the prefixes its last update tried and its own attempts."""
+
+    problem: int
+    slot: int = -1
+    prefix: list[int] = field(default_factory=list)
+    samples: list[list[int]] = field(default_factory=list)  # the prefixes the last update tried: next step's actions
+    trace: list[Attempt] = field(default_factory=list)
+    restart: bool = False  # its next attempt is a fresh sample (restart_on_repeat)
+
+
 def _dropped(item: _Problem) -> bool:
     """Whether the problem's own cancel event is set (its caller left: it leaves the search)."""
     return item.cancel is not None and item.cancel.is_set()
 
 
-def _repeats(trace: Sequence[Attempt]) -> bool:
-    """Whether the last attempt repeats an earlier one: the same final answer (normalized as a vote
-    normalizes it), or, without one, the same text."""
+def _repeats(attempt: Attempt, trace: Sequence[Attempt]) -> bool:
+    """Whether ``attempt`` repeats another attempt of ``trace`` (its problem's): the same final answer
+    (normalized as a vote normalizes it), or, without one, the same text."""
     def key(text: str) -> str:
         return vote_key(text) or text.strip()
 
-    last = key(trace[-1].text)
-    return any(key(a.text) == last for a in trace[:-1])
+    mine = key(attempt.text)
+    return any(key(a.text) == mine for a in trace if a is not attempt)
 
 
-def _weights(item: _Problem) -> float | list[float]:
-    """The REINFORCE weights of the prefixes the last update tried: one (:func:`_advantage`), or, for a
-    group of samples, each one's score minus the group's mean (the baseline)."""
-    if len(item.samples) == 1:
-        return _advantage(item.trace)
-    scores = [a.score for a in item.trace[-len(item.samples):]]
+def _weights(member: _Member) -> float | list[float]:
+    """The REINFORCE weights of the prefixes a member's last update tried: one (:func:`_advantage`), or,
+    for a group of samples, each one's score minus the group's mean (the baseline)."""
+    if len(member.samples) == 1:
+        return _advantage(member.trace)
+    scores = [a.score for a in member.trace[-len(member.samples):]]
     return [score - sum(scores) / len(scores) for score in scores]
 
 
@@ -260,7 +271,10 @@ class LatentSeek:
         """The loop as a generator. It never yields while it holds the model's lock or is decoding;
         each blocking phase runs under the ``cancel`` event's scope (checked once per decoding step).
         A problem whose own ``cancel`` is set ends its decoding at the next step and leaves the search
-        there: it is not scored and yields nothing more."""
+        there: it is not scored and yields nothing more.
+
+        Each problem searches with ``population`` members (1: the paper's one chain), each with its
+        own latents: the greedy first answer, and samples for the others."""
         if not batch:
             return
         import torch
@@ -268,82 +282,98 @@ class LatentSeek:
         from .generation import continue_decoding, prefill
         from .latents import LatentOptimizer, num_latents
 
-        cfg = self.config  # randomness (policy="sample") comes from a generator seeded per solve
+        cfg = self.config  # randomness (sampled prefixes, members, continuations, restarts): one seeded generator
         start = time.perf_counter()
         for item in batch:
             item.start = start
+        head = getattr(getattr(self.lm, "lm_head", None), "weight", None)
+        generator = torch.Generator(device=head.device if head is not None else "cpu").manual_seed(cfg.seed)
 
-        # Iteration 0: the greedy chain of thought, recording the hidden states.
+        # Iteration 0: the greedy chain of thought (and, for a population, samples), recording the hidden states.
+        members = [_Member(i) for i in range(len(batch)) for _ in range(cfg.population)]
         t0 = time.perf_counter()
         with cancel_scope(event=cancel):
             prompt = prefill(self.lm, [p.prompt_ids for p in batch], room=max(p.budget for p in batch))
-            first = continue_decoding(self.lm, prompt, range(len(batch)), [p.budget for p in batch],
-                                      capture_hidden=cfg.max_latents, cancel_rows=[p.cancel for p in batch])
-            gen_seconds = (time.perf_counter() - t0) / len(batch)
-            live = [i for i, item in enumerate(batch) if not _dropped(item)]
-            attempts = self._score_all([batch[i] for i in live], [first[i].tokens for i in live], 0,
-                                       generate_seconds=gen_seconds)
+            firsts: dict[int, Any] = {}
+            for greedy in (True, False):
+                group = [k for k, m in enumerate(members) if (k % cfg.population == 0) == greedy]
+                if not group:
+                    continue
+                gens = continue_decoding(self.lm, prompt, [members[k].problem for k in group],
+                                         [batch[members[k].problem].budget for k in group],
+                                         capture_hidden=cfg.max_latents,
+                                         cancel_rows=[batch[members[k].problem].cancel for k in group],
+                                         temperature=0.0 if greedy else SAMPLE_TEMPERATURE, generator=generator)
+                firsts.update(zip(group, gens))
+            gen_seconds = (time.perf_counter() - t0) / len(members)
+            live = [k for k, m in enumerate(members) if not _dropped(batch[m.problem])]
+            attempts = self._score_all([batch[members[k].problem] for k in live], [firsts[k].tokens for k in live],
+                                       0, generate_seconds=gen_seconds)
         hidden: dict[int, Any] = {}
-        for i, attempt in zip(live, attempts):
-            item, gen = batch[i], first[i]
-            self._record(item, attempt)
-            yield SearchEvent("attempt", i, attempt=attempt)
-            item.latents = num_latents(len(gen.tokens), cfg.fraction, cfg.max_latents)
-            hidden[i] = gen.hidden[: item.latents] if gen.hidden is not None else None
-            if attempt.passed:
+        for k, attempt in zip(live, attempts):
+            member, gen = members[k], firsts[k]
+            self._record(batch[member.problem], attempt, member)
+            yield SearchEvent("attempt", member.problem, attempt=attempt)
+            latents = num_latents(len(gen.tokens), cfg.fraction, cfg.max_latents)
+            if latents and gen.hidden is not None:
+                hidden[k] = gen.hidden[:latents]
+                member.prefix = gen.tokens[:latents]
+                member.samples = [member.prefix]
+        for i in dict.fromkeys(members[k].problem for k in live):
+            item = batch[i]
+            own = [k for k in live if members[k].problem == i]
+            if any(a.passed for a in item.trace):
                 item.stop_reason = "threshold"
-            elif attempt.details.get("skipped"):
+            elif any(a.details.get("skipped") for a in item.trace):
                 item.stop_reason = "reward_skipped"  # nothing to optimize against (no reference, no tests)
-            elif item.latents == 0:
+            elif not any(k in hidden for k in own):
                 item.stop_reason = "no_latents"
             elif cfg.max_iters == 0:
                 item.stop_reason = "max_iters"
-            item.prefix = gen.tokens[: item.latents]
-            item.samples = [item.prefix]
+            item.latents = max((len(hidden[k]) for k in own if k in hidden), default=0)
+            item.prefix = members[own[0]].prefix
             if item.stop_reason is not None:
                 yield SearchEvent("result", i, result=self._result(item))
 
-        active = [i for i in live if batch[i].stop_reason is None]
-        optimizer = LatentOptimizer(self.lm, [hidden[i] for i in active], cfg) if active else None
-        slot = {i: s for s, i in enumerate(active)}
-        generator = None  # the prefix sampling's (policy="sample") and the sampled continuation's
-        if optimizer is not None and (cfg.policy == "sample" or cfg.continuation_temperature > 0
-                                      or cfg.restart_on_repeat):
-            generator = torch.Generator(device=optimizer.weight.device).manual_seed(cfg.seed)
+        searching = [k for k in live if k in hidden and batch[members[k].problem].stop_reason is None]
+        optimizer = LatentOptimizer(self.lm, [hidden[k] for k in searching], cfg) if searching else None
+        for s, k in enumerate(searching):
+            members[k].slot = s
+        active = [members[k] for k in searching]
 
         for iteration in range(1, cfg.max_iters + 1):
-            active = [i for i in active if not _dropped(batch[i])]
+            active = [m for m in active if not _dropped(batch[m.problem])]
             if not active:
                 break
-            restarting = [i for i in active if batch[i].restart]
-            stepping = [i for i in active if not batch[i].restart]
+            restarting = [m for m in active if m.restart]
+            stepping = [m for m in active if not m.restart]
             t0 = time.perf_counter()
-            assert optimizer is not None  # active problems exist, so it was built
-            drawn: dict[int, list[list[int]]] = {}  # per stepping problem, the prefixes this update tries
+            assert optimizer is not None  # active members exist, so it was built
+            drawn: dict[int, list[list[int]]] = {}  # per stepping member's slot, the prefixes this update tries
             if stepping:
                 with cancel_scope(event=cancel), self.lm.lock:
                     check_cancelled()
                     if cfg.policy == "sample":
-                        optimizer.step({slot[i]: _weights(batch[i]) for i in stepping},
-                                       actions={slot[i]: batch[i].samples for i in stepping})
-                        drawn = {i: [optimizer.sample(slot[i], cfg.policy_temperature, generator)
-                                     for _ in range(cfg.samples_per_step)] for i in stepping}
+                        optimizer.step({m.slot: _weights(m) for m in stepping},
+                                       actions={m.slot: m.samples for m in stepping})
+                        drawn = {m.slot: [optimizer.sample(m.slot, cfg.policy_temperature, generator)
+                                          for _ in range(cfg.samples_per_step)] for m in stepping}
                     else:
-                        moved = optimizer.step({slot[i]: batch[i].trace[-1].score - 1.0 for i in stepping})
-                        drawn = {i: [moved[slot[i]]] for i in stepping}
+                        moved = optimizer.step({m.slot: m.trace[-1].score - 1.0 for m in stepping})
+                        drawn = {m.slot: [moved[m.slot]] for m in stepping}
             update_seconds = (time.perf_counter() - t0) / len(active)
-            # One entry per answer this round: (problem, the prefix it starts from; None for a restart).
-            entries: list[tuple[int, list[int] | None]] = [(i, p) for i in stepping for p in drawn[i]]
-            entries += [(i, None) for i in restarting]
-            changed = [0 if p is None else sum(a != b for a, b in zip(p, batch[i].prefix)) for i, p in entries]
-            for i in stepping:
-                batch[i].prefix, batch[i].samples = drawn[i][0], drawn[i]
+            # One entry per answer this round: (member, the prefix it starts from; None for a restart).
+            entries: list[tuple[_Member, list[int] | None]] = [(m, p) for m in stepping for p in drawn[m.slot]]
+            entries += [(m, None) for m in restarting]
+            changed = [0 if p is None else sum(a != b for a, b in zip(p, m.prefix)) for m, p in entries]
+            for m in stepping:
+                m.prefix, m.samples = drawn[m.slot][0], drawn[m.slot]
 
             # A prefix that already holds a stop token is the whole answer; the rest continue.
             stops = set(self.lm.eos_token_ids)
             tokens: dict[int, list[int]] = {}  # by entry
             to_continue = []
-            for k, (i, p) in enumerate(entries):
+            for k, (m, p) in enumerate(entries):
                 if p is None:
                     continue
                 cut = next((j for j, tok in enumerate(p) if tok in stops), None)
@@ -356,49 +386,53 @@ class LatentSeek:
             with cancel_scope(event=cancel):
                 if to_continue:
                     gens = continue_decoding(
-                        self.lm, prompt, [entries[k][0] for k in to_continue],
-                        [max(batch[entries[k][0]].budget - len(entries[k][1] or ()), 0) for k in to_continue],
+                        self.lm, prompt, [entries[k][0].problem for k in to_continue],
+                        [max(batch[entries[k][0].problem].budget - len(entries[k][1] or ()), 0) for k in to_continue],
                         prefixes=[entries[k][1] or [] for k in to_continue],
-                        cancel_rows=[batch[entries[k][0]].cancel for k in to_continue],
+                        cancel_rows=[batch[entries[k][0].problem].cancel for k in to_continue],
                         temperature=cfg.continuation_temperature, generator=generator,
                     )
                     for k, gen in zip(to_continue, gens):
                         tokens[k] = (entries[k][1] or []) + gen.tokens
                 if fresh:  # a restart: a fresh sample from the prompt; its hidden states are the new latents
                     samples = continue_decoding(
-                        self.lm, prompt, [entries[k][0] for k in fresh], [batch[entries[k][0]].budget for k in fresh],
+                        self.lm, prompt, [entries[k][0].problem for k in fresh],
+                        [batch[entries[k][0].problem].budget for k in fresh],
                         capture_hidden=cfg.max_latents, temperature=SAMPLE_TEMPERATURE, generator=generator,
-                        cancel_rows=[batch[entries[k][0]].cancel for k in fresh])
+                        cancel_rows=[batch[entries[k][0].problem].cancel for k in fresh])
                     for k, gen in zip(fresh, samples):
-                        i = entries[k][0]
-                        tokens[k], batch[i].restart = gen.tokens, False
+                        m = entries[k][0]
+                        tokens[k], m.restart = gen.tokens, False
                         latents = num_latents(len(gen.tokens), cfg.fraction, cfg.max_latents)
                         if latents and gen.hidden is not None:  # too short to optimize: keep the old latents
-                            optimizer.reset(slot[i], gen.hidden[:latents])
-                            batch[i].latents, batch[i].prefix = latents, gen.tokens[:latents]
-                            batch[i].samples = [batch[i].prefix]
+                            optimizer.reset(m.slot, gen.hidden[:latents])
+                            m.prefix = gen.tokens[:latents]
+                            m.samples = [m.prefix]
                 gen_seconds = (time.perf_counter() - t0) / len(entries)
-                live = [k for k, (i, _) in enumerate(entries) if not _dropped(batch[i])]
-                attempts = self._score_all([batch[entries[k][0]] for k in live], [tokens[k] for k in live], iteration,
-                                           generate_seconds=gen_seconds, update_seconds=update_seconds,
+                live = [k for k, (m, _) in enumerate(entries) if not _dropped(batch[m.problem])]
+                attempts = self._score_all([batch[entries[k][0].problem] for k in live], [tokens[k] for k in live],
+                                           iteration, generate_seconds=gen_seconds, update_seconds=update_seconds,
                                            prefix_tokens=[len(entries[k][1] or ()) for k in live],
                                            changed=[changed[k] for k in live])
             scored: dict[int, list[Attempt]] = {}
             for k, attempt in zip(live, attempts):
-                i = entries[k][0]
-                self._record(batch[i], attempt)
-                scored.setdefault(i, []).append(attempt)
-                yield SearchEvent("attempt", i, attempt=attempt)
-            for i, group in scored.items():
-                if any(a.passed for a in group):
-                    batch[i].stop_reason = "threshold"
+                m = entries[k][0]
+                self._record(batch[m.problem], attempt, m)
+                scored.setdefault(m.problem, []).append(attempt)
+                yield SearchEvent("attempt", m.problem, attempt=attempt)
+            for i, answers in scored.items():
+                item = batch[i]
+                if any(a.passed for a in answers):
+                    item.stop_reason = "threshold"
                 elif iteration == cfg.max_iters:
-                    batch[i].stop_reason = "max_iters"
-                elif cfg.restart_on_repeat:
-                    batch[i].restart = _repeats(batch[i].trace)
-                if batch[i].stop_reason is not None:
-                    yield SearchEvent("result", i, result=self._result(batch[i]))
-            active = [i for i in active if i in scored and batch[i].stop_reason is None]
+                    item.stop_reason = "max_iters"
+                if item.stop_reason is not None:
+                    yield SearchEvent("result", i, result=self._result(item))
+            if cfg.restart_on_repeat:
+                for m in active:
+                    m.restart = (batch[m.problem].stop_reason is None and m.problem in scored
+                                 and _repeats(m.trace[-1], batch[m.problem].trace))
+            active = [m for m in active if m.problem in scored and batch[m.problem].stop_reason is None]
 
     # ------------------------------------------------------------------ helpers
     def _prepare(self, problem: Problem, reference: Any) -> _Problem:
@@ -472,9 +506,11 @@ class LatentSeek:
         return None
 
     @staticmethod
-    def _record(item: _Problem, attempt: Attempt) -> None:
+    def _record(item: _Problem, attempt: Attempt, member: _Member | None = None) -> None:
         item.trace.append(attempt)
         item.seconds = time.perf_counter() - item.start
+        if member is not None:
+            member.trace.append(attempt)
 
     def _choose(self, trace: list[Attempt]) -> int:
         """Which attempt a problem returns (the config's ``select`` rule)."""

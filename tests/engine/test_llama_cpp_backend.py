@@ -166,7 +166,7 @@ def test_the_diversity_options_run_on_llama_cpp(pair):
     trace = LatentSeek(pair[0], reward=lambda text: 0.0, config=config).solve(QUESTION).trace
     assert len(trace) == 4 and trace[1].prefix_tokens > 0 and all(a.tokens > 0 for a in trace)
     for k in range(2, 4):  # an attempt is a fresh sample exactly when the one before it repeated an answer
-        assert (trace[k].prefix_tokens == 0) == _repeats(trace[:k])
+        assert (trace[k].prefix_tokens == 0) == _repeats(trace[k - 1], trace[:k])
 
 
 def test_a_group_of_samples_per_update_forks_on_llama_cpp(pair):
@@ -174,6 +174,14 @@ def test_a_group_of_samples_per_update_forks_on_llama_cpp(pair):
     result = LatentSeek(pair[0], reward=lambda text: 0.0, config=config).solve(QUESTION)
     assert [a.iteration for a in result.trace] == [0, 1, 1, 1, 2, 2, 2]
     assert len({a.text for a in result.trace[1:4]}) > 1  # three sampled prefixes, three continuations
+
+
+def test_a_population_forks_its_chains_on_llama_cpp(pair):
+    config = LatentSeekConfig(max_iters=1, max_new_tokens=24, population=3)
+    result = LatentSeek(pair[0], reward=lambda text: 0.0, config=config).solve(QUESTION)
+    greedy = generate(pair[0], [render_prompt(pair[0].tokenizer, build_messages(QUESTION))], 24)[0]
+    assert [a.iteration for a in result.trace] == [0, 0, 0, 1, 1, 1]
+    assert result.trace[0].tokens == len(greedy.tokens) and len({a.text for a in result.trace[:3]}) > 1
 
 
 def test_load_errors_are_named(tmp_path, pair):

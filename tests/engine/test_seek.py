@@ -431,14 +431,26 @@ def test_several_samples_per_update_are_each_scored_and_stop_the_search_together
 
 def test_a_group_of_samples_is_weighted_by_each_reward_minus_the_groups_mean():
     from latentseek_agents.result import Attempt
-    from latentseek_agents.seek import _Problem, _weights
+    from latentseek_agents.seek import _Member, _weights
 
-    item = _Problem(messages=[], question="q", reference=None, prompt_ids=[1], budget=4,
-                    samples=[[1], [2], [3]], trace=[Attempt(iteration=i, text="", score=s, passed=False, tokens=1)
-                                                    for i, s in enumerate([0.0, 0.2, 0.8, 0.5])])
-    assert _weights(item) == pytest.approx([-0.3, 0.3, 0.0])
-    item.samples = [[1]]
-    assert _weights(item) == pytest.approx((0.5 - 1) - (0.0 + 0.2 + 0.8 - 3) / 3)  # one sample: reward - baseline
+    member = _Member(0, samples=[[1], [2], [3]], trace=[Attempt(iteration=i, text="", score=s, passed=False, tokens=1)
+                                                        for i, s in enumerate([0.0, 0.2, 0.8, 0.5])])
+    assert _weights(member) == pytest.approx([-0.3, 0.3, 0.0])
+    member.samples = [[1]]
+    assert _weights(member) == pytest.approx((0.5 - 1) - (0.0 + 0.2 + 0.8 - 3) / 3)  # one sample: reward - baseline
+
+
+def test_a_population_refines_several_first_answers_each_with_its_own_latents(tiny_lm):
+    reward = Recorder([0.0])
+    result = seeker(tiny_lm, reward, max_iters=2, population=3).solve("What is 2 + 3?")
+    alone = seeker(tiny_lm, Recorder([0.0]), max_iters=2).solve("What is 2 + 3?")
+    assert [a.iteration for a in result.trace] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert result.trace[0].text == alone.trace[0].text  # the first chain starts from the greedy answer
+    assert len({a.text for a in result.trace[:3]}) == 3  # the others from samples
+    assert all(a.prefix_tokens > 0 for a in result.trace[3:])
+    assert result.trace[3].text == alone.trace[1].text  # chain 1 moves exactly as the single search does
+    passing = seeker(tiny_lm, Recorder([0.0, 0.9, 0.0]), max_iters=2, population=3).solve("What is 2 + 3?")
+    assert (len(passing.trace), passing.stop_reason, passing.chosen) == (3, "threshold", 1)  # any chain passing
 
 
 def test_samples_per_step_needs_the_sample_policy():
