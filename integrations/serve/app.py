@@ -320,7 +320,8 @@ def latentseek_app(model: Any = "default", rewards: Mapping[str, Any] | None = N
             raise ValueError(f"rewards[{key!r}] must be a checker, a callable or 'self', got {type(value).__name__}")
     config, limits = config or LatentSeekConfig(), limits or ServeLimits()
     for field, cap in (("max_iters", limits.max_iters), ("max_new_tokens", limits.max_tokens),
-                       ("steps_per_iter", limits.max_steps_per_iter), ("max_latents", limits.max_latents)):
+                       ("steps_per_iter", limits.max_steps_per_iter), ("max_latents", limits.max_latents),
+                       ("population", limits.max_population), ("samples_per_step", limits.max_samples_per_step)):
         if getattr(config, field) > cap:
             raise ValueError(f"config.{field} is {getattr(config, field)}, above what limits let one request ask "
                              f"({cap}): raise the limit or lower the setting")

@@ -70,6 +70,8 @@ class ServeLimits:
         max_tokens: most new tokens per answer (``max_tokens`` / ``max_completion_tokens``).
         max_steps_per_iter: most optimizer steps per update.
         max_latents: most optimized positions.
+        max_population: most chains per problem (``population``: each costs a generation per round).
+        max_samples_per_step: most sampled prefixes per update (``samples_per_step``: each costs a generation).
         max_messages: most messages in one request.
         max_body_bytes: largest request body (413 above).
 
@@ -82,6 +84,8 @@ class ServeLimits:
     max_tokens: int = 1024
     max_steps_per_iter: int = 4
     max_latents: int = 300
+    max_population: int = 4
+    max_samples_per_step: int = 4
     max_messages: int = 256
     max_body_bytes: int = 1 << 20
 
@@ -211,7 +215,8 @@ def _budget(name: str, value: Any, maximum: int, low: int = 1) -> int:
 
 def _settings(ext: Mapping[str, Any], limits: ServeLimits) -> dict[str, Any]:
     caps = {"max_iters": (limits.max_iters, 0), "steps_per_iter": (limits.max_steps_per_iter, 1),
-            "max_latents": (limits.max_latents, 1)}
+            "max_latents": (limits.max_latents, 1), "population": (limits.max_population, 1),
+            "samples_per_step": (limits.max_samples_per_step, 1)}
     out = {}
     for name in _SETTINGS:
         if name in ext:
