@@ -35,7 +35,8 @@ def free_port():
 
 @pytest.fixture(scope="module")
 def base(tiny_model_dir):
-    """Two apps on one local Serve: "/" (roomy) and "/tight" (one request at a time, one queued)."""
+    """Two apps on one local Serve: "/" (roomy; a batch waits 0.3 s for company, so requests sent together
+    share one) and "/tight" (one request at a time, one queued)."""
     os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "120")  # slow, busy CI cores
     ray.shutdown()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
@@ -44,7 +45,7 @@ def base(tiny_model_dir):
     common = dict(name=MODEL, rewards={"math": MathAnswer()}, device="cpu", num_cpus=0.5,
                   config=LatentSeekConfig(max_iters=1, lr=0.3, max_new_tokens=8))
     serve.run(latentseek_app(tiny_model_dir, limits=ServeLimits(max_iters=40, max_tokens=256, max_body_bytes=4096),
-                             max_ongoing_requests=4, **common), name="main", route_prefix="/")
+                             max_ongoing_requests=4, batch_wait_s=0.3, **common), name="main", route_prefix="/")
     serve.run(latentseek_app(tiny_model_dir, limits=ServeLimits(max_iters=40, max_tokens=256),
                              max_ongoing_requests=1, max_queued_requests=1, **common),
               name="tight", route_prefix="/tight")
@@ -244,24 +245,23 @@ def test_concurrent_requests_are_solved_together_and_each_gets_its_own_answer(ba
     assert after["active_searches"] == 0
 
 
-def test_one_client_leaving_its_batch_does_not_stop_the_others(base):
-    body = {"model": MODEL, "messages": QUESTION, "max_tokens": 32, "latentseek": {"reference": "5", "max_iters": 6}}
+def test_one_client_leaving_its_batch_does_not_stop_the_others(base, client):
+    ask = dict(model=MODEL, messages=QUESTION, max_tokens=32, extra_body={"latentseek": {"reference": "5",
+                                                                                       "max_iters": 6}})
     results: list = []
-
-    def stays():
-        results.append(post(base, body).json())
-
     before = health(base)
-    others = [threading.Thread(target=stays) for _ in range(2)]
+    others = [threading.Thread(target=lambda: results.append(client.chat.completions.create(**ask)))
+              for _ in range(2)]
     for thread in others:
         thread.start()
-    with httpx.stream("POST", base + "/v1/chat/completions", json={**body, "stream": True}, timeout=60) as reply:
-        lines = reply.iter_lines()
-        next(line for line in lines if "reasoning_content" in line)  # then the client goes away
+    stream = client.chat.completions.create(stream=True, **ask)
+    next(chunk for chunk in stream if (chunk.choices[0].delta.model_extra or {}).get("reasoning_content"))
+    stream.close()  # this client goes away after its first attempt
     for thread in others:
         thread.join()
-    assert [r["latentseek"]["iterations"] for r in results] == [6, 6]  # the others ran their whole search
+    assert [r.model_extra["latentseek"]["iterations"] for r in results] == [6, 6]  # the others ran their search
     after = health(base)
+    assert after["batches_run"] - before["batches_run"] == 1  # all three were in one batch
     assert after["active_searches"] == 0
     assert after["attempts_scored"] - before["attempts_scored"] <= 2 * 7 + 2  # the leaver scored at most twice
 
