@@ -64,9 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``latentseek`` (sub-command ``solve``)."""
     parser = argparse.ArgumentParser(prog="latentseek", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    solve = sub.add_parser("solve", help="improve the answer to one question with LatentSeek")
+    solve = sub.add_parser("solve", help="improve the answer to one question with LatentSeek (or, at the same "
+                                         "budget, best-of-N or self-consistency)")
     solve.add_argument("question", help="the question to solve")
     solve.add_argument("--reference", help="gold answer: reward = math check against it (else self-judge)")
+    solve.add_argument("--method", choices=SOLVE_METHODS, default="latentseek",
+                       help="latentseek (default), best_of_n (the greedy answer, then samples until the reward "
+                            "passes) or self_consistency (a vote of max_iters + 1 samples; no reward needed): "
+                            "the same budget, see the README's first section")
     ModelSpec.add_options(solve)
     add_config_options(solve)
     solve.add_argument("--judge-tokens", type=_positive_int, default=JUDGE_TOKENS,
@@ -165,11 +170,11 @@ def _summary(result: Any, seconds: float, lm: Any) -> str:
     first = result.first
     lines = [
         f"model        : {lm.name} on {lm.backend}",
-        f"first answer : {extract_answer(first.text) or _short(first.text)}  (score {first.score:.3f})",
+        f"first answer : {extract_answer(first.text) or _short(first.text)}  (score {_score(first, 3)})",
         f"final answer : {result.answer if result.answer is not None else _short(result.text)}"
-        f"  (score {result.score:.3f})",
+        f"  (score {_score(result.chosen_attempt, 3)})",
         f"iterations   : {result.iterations}  (stop: {result.stop_reason})",
-        "scores       : " + " -> ".join(f"{a.score:.2f}" for a in result.trace),
+        "scores       : " + " -> ".join(_score(a, 2) for a in result.trace),
         f"tokens       : {result.generated_tokens} generated, {result.prompt_tokens} in the prompt",
         f"time         : {seconds:.1f} s",
     ]
@@ -179,15 +184,24 @@ def _summary(result: Any, seconds: float, lm: Any) -> str:
     return "\n".join(lines)
 
 
+def _score(attempt: Any, digits: int) -> str:
+    """An attempt's score as text; "-" when the reward skipped it (a vote without a reward)."""
+    return "-" if attempt.details.get("skipped") else f"{attempt.score:.{digits}f}"
+
+
 def _short(text: str, width: int = 70) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else "..." + flat[-width:]
+
+
+SOLVE_METHODS = ("latentseek", "best_of_n", "self_consistency")
 
 
 def _solve(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from .rewards import MathAnswer, SelfJudge
+    from .sampling import BestOfN, SelfConsistency
     from .seek import LatentSeek
 
     config = config_from_args(args)
@@ -204,10 +218,15 @@ def _solve(args: argparse.Namespace) -> int:
         if trace_file is not None:
             trace_file.close()
         raise
-    reward = MathAnswer(extract="auto") if args.reference else SelfJudge(lm, max_new_tokens=args.judge_tokens)
-    seeker = LatentSeek(lm, reward=reward, config=config)
-    bar = tqdm(total=config.max_iters + 1, desc="latentseek", unit="attempt", disable=args.no_progress,
-               file=sys.stderr)
+    reward: Any = MathAnswer(extract="auto") if args.reference else None  # None: the method's own default
+    if reward is None and args.method != "self_consistency":  # a vote needs no reward
+        reward = SelfJudge(lm, max_new_tokens=args.judge_tokens)
+    kind = {"latentseek": LatentSeek, "best_of_n": BestOfN, "self_consistency": SelfConsistency}[args.method]
+    seeker = kind(lm, reward=reward, config=config)
+    most = config.max_iters + 1  # generations: one per attempt (a population or a group of samples: more)
+    if args.method == "latentseek":
+        most = config.population * (1 + config.max_iters * config.samples_per_step)
+    bar = tqdm(total=most, desc=args.method, unit="attempt", disable=args.no_progress, file=sys.stderr)
 
     def on_attempt(_: int, attempt: Any) -> None:
         nonlocal trace_file

@@ -42,6 +42,20 @@ def test_solve_prints_a_readable_summary(capsys, model_dir):
         assert label in out
 
 
+@pytest.mark.parametrize(("method", "reference", "attempts"), [
+    ("best_of_n", "5", 3), ("self_consistency", None, 3)])
+def test_solve_runs_the_sampling_alternatives_at_the_same_budget(capsys, model_dir, method, reference, attempts):
+    args = ["--reference", reference] if reference else []
+    code, out, err = run(capsys, "solve", "What is 2 + 3?", "--model", model_dir, "--method", method, *args,
+                         "--max-iters", "2", "--max-new-tokens", "16", "--json")
+    assert code == 0 and method in err  # the progress bar names the method
+    data = json.loads(out)
+    assert len(data["trace"]) == attempts and data["stop_reason"] == "max_iters"
+    assert all(a["prefix_tokens"] == 0 for a in data["trace"])  # samples, no latent update
+    if reference is None:  # a vote needs no reward: nothing was scored
+        assert all(a["details"].get("skipped") for a in data["trace"])
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--fraction", "1.5"], "fraction must be a finite number in (0, 1], got 1.5"),
     (["--lr", "-1"], "lr must be a finite number > 0, got -1.0"),
