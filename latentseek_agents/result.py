@@ -105,7 +105,9 @@ class SeekResult:
             or "the answer is ..."), or None.
         text: the chosen completion.
         score: its reward score in [0, 1].
-        iterations: latent updates done (0 = the first answer already passed or none was possible).
+        iterations: rounds after the first answer: latent updates (a round of a population or of a
+            group of samples counts once), or, for BestOfN / SelfConsistency, samples after the first
+            (0 = the first answer already passed or none was possible).
         trace: every attempt, iteration 0 first.
         stop_reason: ``"threshold"`` (a score passed), ``"max_iters"`` (budget spent),
             ``"no_latents"`` (the first answer was too short to optimize) or ``"reward_skipped"``
