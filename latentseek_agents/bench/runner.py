@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -125,12 +125,17 @@ def computed_with(row: dict[str, Any], settings: dict[str, Any]) -> bool:
         >>> computed_with({"reward": "oracle", "settings": {"lr": 0.03, "judge_tokens": 128}},
         ...               {"lr": 0.03, "judge_tokens": 512})
         True
+        >>> computed_with({"reward": "oracle", "settings": {"lr": 0.03, "judge_tokens": 512}},
+        ...               {"lr": 0.03, "population": 1, "judge_tokens": 512})  # a later option at its default
+        True
     """
     theirs = row.get("settings")
     if not isinstance(theirs, dict):
         return False
     if "backend" in settings:
         theirs = {"backend": "torch", **theirs}  # rows from before the llama.cpp backend ran on torch
+    # A setting added after a row was computed: the row ran with its default (new options are off by default).
+    theirs = {**{f.name: f.default for f in fields(LatentSeekConfig) if f.name in settings}, **theirs}
     if row.get("reward") not in JUDGED_REWARDS:
         theirs = {**theirs, "judge_tokens": settings.get("judge_tokens")}
     return theirs == settings
