@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .models import LoadedModel, Model
 
 __all__ = ["PromptCache", "Generation", "prefill", "continue_decoding", "generate", "next_tokens",
-           "next_token_logits"]
+           "next_token_logits", "seeded_generator"]
 
 
 @dataclass
@@ -124,6 +124,20 @@ def prefill(lm: Model, prompts: Sequence[Sequence[int]], room: int | None = None
         hidden = _forward(lm, ids, mask, cache)
     return PromptCache(lengths=[len(p) for p in prompts], mask=mask, cache=cache,
                        last_hidden=hidden[:, -1, :], config=lm.model.config)
+
+
+def seeded_generator(lm: Model, seed: int) -> torch.Generator:
+    """A ``torch.Generator`` seeded with ``seed`` on the device where ``lm``'s logits are sampled (its LM
+    head's; the CPU for llama.cpp), for reproducible sampling on any device.
+
+    Example:
+        >>> seeded_generator(lm, 42).initial_seed()   # doctest: +SKIP
+        42
+    """
+    import torch
+
+    head = getattr(getattr(lm, "lm_head", None), "weight", None)
+    return torch.Generator(device=head.device if head is not None else "cpu").manual_seed(seed)
 
 
 def next_tokens(logits: torch.Tensor, temperature: float, generator: Any = None) -> torch.Tensor:

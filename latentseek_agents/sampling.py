@@ -59,15 +59,13 @@ class _Sampler(LatentSeek):
                 ) -> Generator[SearchEvent, None, None]:
         if not batch:
             return
-        import torch
-
-        from .generation import continue_decoding, prefill
+        from .generation import continue_decoding, prefill, seeded_generator
 
         cfg = self.config
         start = time.perf_counter()
         for item in batch:
             item.start = start
-        generator = torch.Generator().manual_seed(cfg.seed)
+        generator = seeded_generator(self.lm, cfg.seed)
         with cancel_scope(event=cancel):
             prompt = prefill(self.lm, [p.prompt_ids for p in batch], room=max(p.budget for p in batch))
         active = list(range(len(batch)))

@@ -54,8 +54,6 @@ class _Problem:
     context: dict[str, Any] = field(default_factory=dict)  # the reward's extra context for this problem
     cancel: threading.Event | None = None  # set: this problem stops at its next decoding step, silently
     trace: list[Attempt] = field(default_factory=list)
-    prefix: list[int] = field(default_factory=list)
-    latents: int = 0
     stop_reason: str | None = None
     start: float = 0.0
     seconds: float = 0.0
@@ -277,17 +275,14 @@ class LatentSeek:
         own latents: the greedy first answer, and samples for the others."""
         if not batch:
             return
-        import torch
-
-        from .generation import continue_decoding, prefill
+        from .generation import continue_decoding, prefill, seeded_generator
         from .latents import LatentOptimizer, num_latents
 
         cfg = self.config  # randomness (sampled prefixes, members, continuations, restarts): one seeded generator
         start = time.perf_counter()
         for item in batch:
             item.start = start
-        head = getattr(getattr(self.lm, "lm_head", None), "weight", None)
-        generator = torch.Generator(device=head.device if head is not None else "cpu").manual_seed(cfg.seed)
+        generator = seeded_generator(self.lm, cfg.seed)
 
         # Iteration 0: the greedy chain of thought (and, for a population, samples), recording the hidden states.
         members = [_Member(i) for i in range(len(batch)) for _ in range(cfg.population)]
@@ -330,8 +325,6 @@ class LatentSeek:
                 item.stop_reason = "no_latents"
             elif cfg.max_iters == 0:
                 item.stop_reason = "max_iters"
-            item.latents = max((len(hidden[k]) for k in own if k in hidden), default=0)
-            item.prefix = members[own[0]].prefix
             if item.stop_reason is not None:
                 yield SearchEvent("result", i, result=self._result(item))
 

@@ -115,13 +115,11 @@ class LocalJudge:
     def sample(self, prompts: Sequence[str], samples: int, temperature: float, seed: int = 0) -> list[list[str]]:
         """``samples`` replies to each prompt at ``temperature``, all in one batch (seeded: the same
         prompts draw the same replies)."""
-        import torch
-
-        from latentseek_agents.generation import generate
+        from latentseek_agents.generation import generate, seeded_generator
 
         encoded = [self._encode(p, self.max_new_tokens) for p in prompts]
         gens = generate(self.lm, [ids for ids in encoded for _ in range(samples)], self.max_new_tokens,
-                        temperature=temperature, generator=torch.Generator().manual_seed(seed))
+                        temperature=temperature, generator=seeded_generator(self.lm, seed))
         texts = [self.decode(g.tokens) for g in gens]
         return [texts[k * samples:(k + 1) * samples] for k in range(len(prompts))]
 

@@ -77,9 +77,7 @@ class VoteAgreement(BaseChecker):
 
     def votes(self, messages: list[dict[str, str]]) -> list[str | None]:
         """The final answers of the problem's samples (drawn on first use, then cached)."""
-        import torch
-
-        from latentseek_agents.generation import generate
+        from latentseek_agents.generation import generate, seeded_generator
         from latentseek_agents.prompts import render_prompt
 
         ids = render_prompt(self.lm.tokenizer, messages)
@@ -89,7 +87,7 @@ class VoteAgreement(BaseChecker):
             if self.lm.context_length is not None:
                 budget = max(1, min(budget, self.lm.context_length - len(ids)))
             gens = generate(self.lm, [ids] * self.samples, budget, temperature=self.temperature,
-                            generator=torch.Generator().manual_seed(self.seed))
+                            generator=seeded_generator(self.lm, self.seed))
             self._votes[key] = [vote_key(self.lm.tokenizer.decode(g.tokens, skip_special_tokens=True)) for g in gens]
             while len(self._votes) > _CACHE_SIZE:
                 self._votes.popitem(last=False)

@@ -191,12 +191,10 @@ class LatentSeekEngine:
                                                           total_tokens=len(prompt) + generated))
 
     def _plain(self, lm: Any, prompt: list[int], budget: int, cfg: Any) -> tuple[str, int, bool]:
-        import torch
-
-        from latentseek_agents.generation import generate
+        from latentseek_agents.generation import generate, seeded_generator
 
         temperature = float(cfg.temperature or 0.0)
-        generator = torch.Generator().manual_seed(cfg.seed) if cfg.seed is not None and temperature > 0 else None
+        generator = seeded_generator(lm, cfg.seed) if cfg.seed is not None and temperature > 0 else None
         gen = generate(lm, [prompt], budget, temperature=temperature, generator=generator)[0]
         hit_limit = len(gen.tokens) >= budget and (not gen.tokens or gen.tokens[-1] not in lm.eos_token_ids)
         return lm.tokenizer.decode(gen.tokens, skip_special_tokens=True), len(gen.tokens), hit_limit
