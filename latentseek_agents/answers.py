@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 __all__ = ["EXTRACTORS", "extract_answer", "last_boxed", "json_final_answer", "answer_is", "gsm8k_gold", "majority",
@@ -152,11 +153,12 @@ def vote_shares(texts: Sequence[str]) -> dict[str, float]:
         >>> vote_shares(["\\boxed{5}", "\\boxed{5.0}", "\\boxed{3}", "none"])
         {'5': 0.5, '3': 0.25}
     """
-    counts: dict[str, int] = {}
-    for key in map(vote_key, texts):
-        if key is not None:
-            counts[key] = counts.get(key, 0) + 1
-    return {key: count / len(texts) for key, count in counts.items()}
+    return {key: count / len(texts) for key, count in _counts(map(vote_key, texts)).items()}
+
+
+def _counts(keys: Iterable[str | None]) -> Counter[str]:
+    """How many votes each answer key got, in order of first appearance (None votes for nothing)."""
+    return Counter(key for key in keys if key is not None)
 
 
 def majority(texts: Sequence[str]) -> int:
@@ -168,8 +170,8 @@ def majority(texts: Sequence[str]) -> int:
         1
     """
     keys = [vote_key(t) for t in texts]
-    shares = vote_shares(texts)
-    if not shares:
+    counts = _counts(keys)
+    if not counts:
         return 0
-    top = max(shares.values())
-    return next(i for i, key in enumerate(keys) if key is not None and shares[key] == top)
+    top = max(counts.values())
+    return next(i for i, key in enumerate(keys) if key is not None and counts[key] == top)

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from latentseek_agents.config import SAMPLE_TEMPERATURE
 from latentseek_agents.scoring import CheckResult
 from latentseek_agents.validation import ConfigError, check_int, check_number
 
@@ -87,7 +88,8 @@ class SelfJudge(BaseChecker):
             ``samples`` times at ``temperature`` (as the reference code samples its judge) and counts
             by the share of replies whose verdict is True: a check 3 of 4 replies pass costs a quarter
             of its weight.
-        temperature: the sampled replies' temperature (only with ``samples > 1``; default 0.7).
+        temperature: the sampled replies' temperature (only with ``samples > 1``; default
+            ``SAMPLE_TEMPERATURE``, 0.7).
         seed: the sampled replies' seed.
 
     Example:
@@ -109,7 +111,8 @@ class SelfJudge(BaseChecker):
         check_int("seed", seed, 0, 2**63 - 1)
         self.checks = tuple(checks)
         self.samples, self.seed = samples, seed
-        self.temperature = None if samples == 1 else float(temperature if temperature is not None else 0.7)
+        self.temperature = None if samples == 1 else float(temperature if temperature is not None
+                                                            else SAMPLE_TEMPERATURE)
         self._backend = LocalJudge(model, max_new_tokens=max_new_tokens)
 
     @property

@@ -13,10 +13,11 @@ The samples are drawn from the same prompt the solver used (the engine passes it
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Any
 
 from latentseek_agents.answers import vote_key
+from latentseek_agents.config import SAMPLE_TEMPERATURE
 from latentseek_agents.scoring import CheckResult
 from latentseek_agents.validation import check_int, check_number
 
@@ -44,7 +45,7 @@ class VoteAgreement(BaseChecker):
         0.75
     """
 
-    def __init__(self, model: Any = "default", *, samples: int = 4, temperature: float = 0.7,
+    def __init__(self, model: Any = "default", *, samples: int = 4, temperature: float = SAMPLE_TEMPERATURE,
                  max_new_tokens: int = 512, seed: int = 0) -> None:
         check_int("samples", samples, 1)
         check_number("temperature", temperature, 0, low_open=True)
@@ -107,13 +108,10 @@ class VoteAgreement(BaseChecker):
             return CheckResult(score=0.0, feedback="no final answer to compare with the samples'",
                                details={"answer": None})
         votes = self.votes(messages)
-        agree = sum(v == answer for v in votes)
-        counts: dict[str, int] = {}
-        for vote in votes:
-            if vote is not None:
-                counts[vote] = counts.get(vote, 0) + 1
-        top = max(counts, key=lambda v: counts[v]) if counts else None
+        agree = votes.count(answer)
+        common = Counter(v for v in votes if v is not None).most_common(1)
         return CheckResult(score=agree / len(votes),
                            feedback=f"{agree} of {len(votes)} samples reach {answer!r}"
-                                    + (f"; the most common answer is {top!r} ({counts[top]})" if top else ""),
+                                    + (f"; the most common answer is {common[0][0]!r} ({common[0][1]})"
+                                       if common else ""),
                            details={"answer": answer, "votes": votes})

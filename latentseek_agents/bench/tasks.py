@@ -106,7 +106,7 @@ def make_reward(name: str, lm: Any, gold: Any, judge_tokens: int, allow_code_exe
     if name == "vote":
         return VoteAgreement(lm, samples=VOTE_SAMPLES, max_new_tokens=answer_tokens)
     if name == "self_sampled":
-        return SelfJudge(lm, max_new_tokens=judge_tokens, samples=JUDGE_SAMPLES, temperature=0.7)
+        return SelfJudge(lm, max_new_tokens=judge_tokens, samples=JUDGE_SAMPLES)  # at SAMPLE_TEMPERATURE
     judge = SelfJudge(lm, max_new_tokens=judge_tokens)
     if name == "self_boxed":
         return gate(lambda text: last_boxed(text) is not None, then=judge)
