@@ -40,6 +40,7 @@ from ..common import attempt_line, cut_at_stop, display_name
 from .batching import SearchBatcher
 from .options import LIMIT_OPTIONS, ServeOptions, config_from_strings, limits_from
 from .protocol import (
+    SETTING_LIMITS,
     APIError,
     ParsedRequest,
     ServeLimits,
@@ -319,9 +320,8 @@ def latentseek_app(model: Any = "default", rewards: Mapping[str, Any] | None = N
                                                         or callable(value)):
             raise ValueError(f"rewards[{key!r}] must be a checker, a callable or 'self', got {type(value).__name__}")
     config, limits = config or LatentSeekConfig(), limits or ServeLimits()
-    for field, cap in (("max_iters", limits.max_iters), ("max_new_tokens", limits.max_tokens),
-                       ("steps_per_iter", limits.max_steps_per_iter), ("max_latents", limits.max_latents),
-                       ("population", limits.max_population), ("samples_per_step", limits.max_samples_per_step)):
+    for field, (limit, _) in SETTING_LIMITS.items():
+        cap = getattr(limits, limit)
         if getattr(config, field) > cap:
             raise ValueError(f"config.{field} is {getattr(config, field)}, above what limits let one request ask "
                              f"({cap}): raise the limit or lower the setting")

@@ -47,9 +47,9 @@ class _Pending:
             self.cancel.set()
 
     @property
-    def settings(self) -> tuple[str, str]:
+    def settings(self) -> tuple[str, Any]:
         """What must be equal for two requests to share a batch: the reward and the whole config."""
-        return self.request.reward, repr(self.request.config)
+        return self.request.reward, self.request.config
 
 
 class SearchBatcher:
@@ -60,15 +60,16 @@ class SearchBatcher:
         rewards: ``{name: checker}`` (a request names one).
         max_batch_size: the most requests solved together; 1 = one search at a time.
         wait_s: how long the first request of a batch waits for others to join.
+        (Their defaults are :class:`~.options.ServeOptions`', where a deployment sets them.)
         on_attempt: called (in the worker thread) after each scored attempt, e.g. to count them.
 
     Example:
-        >>> batcher = SearchBatcher(lm, {"math": MathAnswer()}, max_batch_size=8)  # doctest: +SKIP
+        >>> batcher = SearchBatcher(lm, {"math": MathAnswer()}, max_batch_size=8, wait_s=0.05)  # doctest: +SKIP
         >>> async for event in batcher.events(parsed_request):                     # doctest: +SKIP
         ...     print(event.kind)
     """
 
-    def __init__(self, lm: Any, rewards: Mapping[str, Any], *, max_batch_size: int = 8, wait_s: float = 0.05,
+    def __init__(self, lm: Any, rewards: Mapping[str, Any], *, max_batch_size: int, wait_s: float,
                  on_attempt: Callable[[], None] | None = None) -> None:
         check_int("max_batch_size", max_batch_size, 1)
         check_number("wait_s", wait_s, 0, threading.TIMEOUT_MAX)

@@ -32,7 +32,7 @@ from latentseek_agents.validation import ConfigError, check_int
 
 from ..common import CONFIG_FIELDS, unknown_names
 
-__all__ = ["APIError", "EXTENSION", "EXTENSION_FIELDS", "ParsedRequest", "ServeLimits", "chunk_body",
+__all__ = ["APIError", "EXTENSION", "EXTENSION_FIELDS", "SETTING_LIMITS", "ParsedRequest", "ServeLimits", "chunk_body",
            "completion_body", "new_id", "parse_request", "summary", "usage"]
 
 EXTENSION = "latentseek"
@@ -213,15 +213,20 @@ def _budget(name: str, value: Any, maximum: int, low: int = 1) -> int:
                        param=name, code="invalid_value") from None
 
 
+# The LatentSeekConfig settings a request may raise, each bounded by a ServeLimits field: setting ->
+# (limit field, lowest value). max_new_tokens is bounded by max_tokens (OpenAI's own field) the same way.
+SETTING_LIMITS = {"max_iters": ("max_iters", 0), "steps_per_iter": ("max_steps_per_iter", 1),
+                  "max_latents": ("max_latents", 1), "population": ("max_population", 1),
+                  "samples_per_step": ("max_samples_per_step", 1), "max_new_tokens": ("max_tokens", 1)}
+
+
 def _settings(ext: Mapping[str, Any], limits: ServeLimits) -> dict[str, Any]:
-    caps = {"max_iters": (limits.max_iters, 0), "steps_per_iter": (limits.max_steps_per_iter, 1),
-            "max_latents": (limits.max_latents, 1), "population": (limits.max_population, 1),
-            "samples_per_step": (limits.max_samples_per_step, 1)}
     out = {}
     for name in _SETTINGS:
         if name in ext:
-            if name in caps:
-                _budget(f"{EXTENSION}.{name}", ext[name], caps[name][0], caps[name][1])
+            if name in SETTING_LIMITS:
+                cap, low = SETTING_LIMITS[name]
+                _budget(f"{EXTENSION}.{name}", ext[name], getattr(limits, cap), low)
             out[name] = ext[name]
     return out
 
