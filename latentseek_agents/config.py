@@ -155,6 +155,20 @@ class LatentSeekConfig:
             return score >= self.score_threshold
         return score > self.score_threshold
 
+    @property
+    def max_generations(self) -> int:
+        """The most full answers a LatentSeek search decodes per problem: ``population`` chains, each
+        with its first answer and ``samples_per_step`` answers per update round (a restart takes the
+        place of an update's answer). The budget to compare with K + 1 samples of best-of-N.
+
+        Example:
+            >>> LatentSeekConfig(max_iters=10).max_generations
+            11
+            >>> LatentSeekConfig(max_iters=3, population=3).max_generations
+            12
+        """
+        return self.population * (1 + self.max_iters * self.samples_per_step)
+
     def replace(self, **changes: Any) -> LatentSeekConfig:
         """Return a copy with some fields changed (validated again).
 
