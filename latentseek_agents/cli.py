@@ -223,7 +223,7 @@ def _solve(args: argparse.Namespace) -> int:
         reward = SelfJudge(lm, max_new_tokens=args.judge_tokens)
     kind = {"latentseek": LatentSeek, "best_of_n": BestOfN, "self_consistency": SelfConsistency}[args.method]
     seeker = kind(lm, reward=reward, config=config)
-    most = config.max_generations if args.method == "latentseek" else config.max_iters + 1  # one per attempt
+    most = config.max_generations  # one per attempt, the same for every method
     bar = tqdm(total=most, desc=args.method, unit="attempt", disable=args.no_progress, file=sys.stderr)
 
     def on_attempt(_: int, attempt: Any) -> None:

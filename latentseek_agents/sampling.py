@@ -3,8 +3,10 @@
 Where latent search does not pay (``cookbook/results/``: on Qwen2.5-Coder-1.5B best-of-N beat it
 under a gold check, and a vote of samples beat it without one), these are what to call instead.
 Both take the same model, reward and :class:`LatentSeekConfig`, and spend the same budget as a
-LatentSeek run with ``max_iters = K``: at most K + 1 full generations per problem, from a prompt
-prefilled once. They return :class:`SeekResult` objects with one attempt per generation, and share
+LatentSeek run with that config: at most ``config.max_generations`` full generations per problem
+(K + 1 for ``max_iters = K``; a population's or a multi-sample gradient's whole count when the
+config sets one), from a prompt prefilled once. They return :class:`SeekResult` objects with one
+attempt per generation, and share
 ``solve``, ``solve_batch`` and ``iter_solve`` (streams, cancel events, per-problem context) with
 :class:`~latentseek_agents.seek.LatentSeek`, so every front end that runs one runs the others.
 
@@ -39,7 +41,7 @@ def _not_scored(completion: str) -> CheckResult:
 
 
 class _Sampler(LatentSeek):
-    """K + 1 generations per problem from one prefilled prompt; subclasses say which are sampled,
+    """``config.max_generations`` generations per problem from one prefilled prompt; subclasses say which are sampled,
     when a problem stops and which answer it returns."""
 
     greedy_first = True
@@ -69,7 +71,8 @@ class _Sampler(LatentSeek):
         with cancel_scope(event=cancel):
             prompt = prefill(self.lm, [p.prompt_ids for p in batch], room=max(p.budget for p in batch))
         active = list(range(len(batch)))
-        for iteration in range(cfg.max_iters + 1):
+        last = cfg.max_generations - 1  # the budget of a LatentSeek run with this config
+        for iteration in range(last + 1):
             active = [i for i in active if not _dropped(batch[i])]
             if not active:
                 return
@@ -92,7 +95,7 @@ class _Sampler(LatentSeek):
                     item.stop_reason = "threshold"
                 elif self.stops_on_pass and attempt.details.get("skipped"):
                     item.stop_reason = "reward_skipped"
-                elif iteration == cfg.max_iters:
+                elif iteration == last:
                     item.stop_reason = "max_iters"
                 if item.stop_reason is not None:
                     yield SearchEvent("result", i, result=self._result(item))
@@ -105,8 +108,9 @@ class BestOfN(_Sampler):
 
     Args:
         model, reward, config, tokenizer: as for :class:`~latentseek_agents.seek.LatentSeek`
-            (``config.max_iters`` is K; ``max_new_tokens``, ``score_threshold``, ``seed`` and
-            ``prompt_style`` apply; the latent settings do not).
+            (``config.max_iters`` is K — ``config.max_generations`` answers in all, so a config
+            with a ``population`` buys the same number of samples; ``max_new_tokens``,
+            ``score_threshold``, ``seed`` and ``prompt_style`` apply; the latent settings do not).
         temperature: the samples' temperature (> 0).
 
     Example:
@@ -122,7 +126,7 @@ class BestOfN(_Sampler):
 
 
 class SelfConsistency(_Sampler):
-    """Self-consistency at LatentSeek's budget: K + 1 = ``config.max_iters + 1`` samples at
+    """Self-consistency at LatentSeek's budget: ``config.max_generations`` samples (K + 1) at
     ``temperature``; the most common final answer wins, ties to the earliest.
 
     Args:

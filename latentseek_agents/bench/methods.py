@@ -1,4 +1,6 @@
-"""The compared test-time methods, each at a budget of K+1 full generations per problem.
+"""The compared test-time methods, each at a budget of K+1 full generations per problem
+(``config.max_generations``: more when the config gives LatentSeek a ``population`` or several
+samples per step, so that every method gets what its latentseek run gets).
 
 * ``cot``: one greedy chain of thought.
 * ``best_of_n``: the greedy answer, then up to K samples at temperature 0.7; stop once the reward
@@ -144,13 +146,14 @@ def _decode(lm: Any, messages: list[list[dict[str, str]]], budget: int) -> tuple
 
 def run_method(method: str, lm: Any, problems: Sequence[BenchProblem], reward: Any,
                gold_check: Any, config: LatentSeekConfig) -> list[MethodRun]:
-    """Run ``method`` on a batch of problems with K = ``config.max_iters`` (best_of_n,
+    """Run ``method`` on a batch of problems, each with ``config.max_generations`` generations at most
+    (K + 1 for K = ``config.max_iters``: the budget of a LatentSeek run with that config; best_of_n,
     self_consistency and latentseek through the library's :class:`~latentseek_agents.BestOfN`,
     :class:`~latentseek_agents.SelfConsistency` and :class:`~latentseek_agents.LatentSeek`)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     scorer = _Scorer(reward, gold_check, config)
-    k, budget = config.max_iters, config.max_new_tokens
+    k, budget = config.max_generations - 1, config.max_new_tokens
     styles = [p.prompt_style(config.prompt_style) for p in problems]
     # the engine's select rule for latentseek (so the row reports the answer solve returned)
     pick = {"best_of_n": "best", "self_consistency": "vote", "latentseek": config.select}.get(method, "first_pass")

@@ -134,8 +134,7 @@ def make_row(problem: BenchProblem, method: str, reward: str, run: MethodRun,
         generate_s=sum(a.generate_seconds for a in attempts), update_s=sum(a.update_seconds for a in attempts),
         reward_s=sum(a.reward_seconds for a in attempts),
         scores=[round(a.score, 4) for a in attempts], correct_each=[a.correct for a in attempts],
-        correct_at=[attempts[run.chosen(k)].correct  # k extra generations: a population's or a group's count each
-                    for k in range(config.max_generations if method == "latentseek" else config.max_iters + 1)],
+        correct_at=[attempts[run.chosen(k)].correct for k in range(config.max_generations)],  # k extra generations
         errors=[a.error for a in attempts if a.error],
         flipped=[round(a.flipped, 4) for a in attempts if a.flipped is not None],
         judge_paths=dict(sum((Counter(a.judge_paths) for a in attempts), Counter())),

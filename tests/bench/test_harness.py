@@ -47,13 +47,13 @@ def test_budgets_are_matched(tiny_lm, tmp_path):
                                                           "self_refine": 3, "latentseek": 3}
 
 
-def test_a_population_s_rows_count_its_budget_in_generations(tiny_lm, tmp_path):
+def test_a_population_s_budget_is_counted_in_generations_and_given_to_every_method(tiny_lm, tmp_path):
     config = CONFIG.replace(max_iters=1, population=2)  # 2 first answers + 2 updates: 4 generations
     out = tmp_path / "population.jsonl"
-    bench(tiny_lm, out, methods=["latentseek"], limit=1, config=config)
-    (row,) = read_rows(out)
-    assert row["attempts"] == config.max_generations == 4  # nothing passes: the whole budget is spent
-    assert len(row["correct_at"]) == 4  # right after k = 0..3 extra generations, comparable with best-of-N's
+    bench(tiny_lm, out, methods=["best_of_n", "self_refine", "latentseek"], limit=1, config=config)
+    for row in read_rows(out):  # nothing passes: each spends the whole budget
+        assert row["attempts"] == config.max_generations == 4, row["method"]
+        assert len(row["correct_at"]) == 4  # right after k = 0..3 extra generations, compared at equal k
 
 
 @pytest.mark.parametrize("reward", ["vote", "self_sampled"])

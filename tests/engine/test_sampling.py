@@ -37,6 +37,13 @@ def test_best_of_n_returns_the_best_scoring_answer_when_none_passes(tiny_lm):
     assert result.text == result.trace[1].text
 
 
+@pytest.mark.parametrize("kind", [BestOfN, SelfConsistency])
+def test_they_spend_the_generations_a_latentseek_run_with_the_same_config_may(tiny_lm, kind):
+    config = LatentSeekConfig(max_iters=1, population=3, **FAST)  # a population: 3 chains x 2 rounds
+    result = kind(tiny_lm, lambda text: 0.0, config).solve("What is 2 + 3?")
+    assert len(result.trace) == config.max_generations == 6 and result.stop_reason == "max_iters"
+
+
 def test_samples_are_reproducible_for_a_seed_and_change_with_it(tiny_lm):
     def texts(seed):
         config = LatentSeekConfig(max_iters=3, seed=seed, **FAST)
