@@ -6,9 +6,9 @@ Both take the same model, reward and :class:`LatentSeekConfig`, and spend the sa
 LatentSeek run with that config: at most ``config.max_generations`` full generations per problem
 (K + 1 for ``max_iters = K``; a population's or a multi-sample gradient's whole count when the
 config sets one), from a prompt prefilled once. They return :class:`SeekResult` objects with one
-attempt per generation, and share
-``solve``, ``solve_batch`` and ``iter_solve`` (streams, cancel events, per-problem context) with
-:class:`~latentseek_agents.seek.LatentSeek`, so every front end that runs one runs the others.
+attempt per generation, and share ``solve``, ``solve_batch`` and ``iter_solve`` (streams, cancel
+events, per-problem context) with :class:`~latentseek_agents.seek.LatentSeek`, so every front end
+that runs one runs the others.
 
 * :class:`BestOfN`: the greedy answer, then up to K samples at ``temperature``; stop once the reward
   passes (or skips); return the best-scoring answer.
