@@ -5,8 +5,8 @@ comparison (fixed / broken counts, exact McNemar p), each file's rows labelled b
     python benchmarks/compare_results.py a.jsonl b.jsonl --labels fp32,int8 --common
     python benchmarks/compare_results.py ls.jsonl bon.jsonl sc.jsonl --plot all.png   # one figure, every method
 
-It also prints the right answers after k = 0..K extra generations per method (K: the largest budget in
-the files).
+It also prints, per method, how many of the attempts made after a wrong first answer were right,
+and the right answers after k = 0..K extra generations (K: the largest budget in the files).
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", help="write a PNG of accuracy against extra generations, every method on it")
     args = parser.parse_args(argv)
 
-    from latentseek_agents.bench.report import (format_agreement, format_curves, format_paired, format_table,
-                                                 judge_agreement, paired, plot_curves, summarize)
+    from latentseek_agents.bench.report import (format_agreement, format_curves, format_paired,
+                                                 format_retry_yield, format_table, judge_agreement, paired,
+                                                 plot_curves, retry_yield, summarize)
     from latentseek_agents.bench.runner import read_rows
 
     labels = args.labels.split(",") if args.labels else [Path(f).stem for f in args.files]
@@ -50,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     if judges:
         print()
         print(format_agreement(judges))
+    yields = retry_yield(rows)
+    if yields:
+        print()
+        print(format_retry_yield(yields))
     curved = [r for r in rows if r.get("correct_at")]  # rows that record right answers per budget k
     budget = max((len(r["correct_at"]) - 1 for r in curved), default=0)
     if budget:

@@ -12,7 +12,8 @@ from typing import Any
 from ..config import LatentSeekConfig
 
 __all__ = ["wilson", "mcnemar_exact", "paired", "format_paired", "summarize", "format_table", "accuracy_curve",
-           "format_curves", "plot_curves", "judge_agreement", "format_agreement", "parsed_share"]
+           "format_curves", "plot_curves", "judge_agreement", "format_agreement", "parsed_share", "retry_yield",
+           "format_retry_yield"]
 
 
 def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -197,6 +198,43 @@ def format_agreement(agreement: Sequence[dict[str, Any]]) -> str:
             f"{a['tp'] + a['fn']:6d} {share(a['precision']):>9s} {share(a['recall']):>7s}" for a in agreement]
     return _render(head, body, "(every scored attempt: passed = the reward passed it, right = the gold check did; "
                                "precision = right among passed, recall = passed among right)")
+
+
+def retry_yield(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per (method, reward): of the attempts made after a wrong first answer, how many were right.
+
+    Pooled over problems, with a Wilson interval: the rate at which further generations (samples,
+    latent updates, revisions) turn into right answers. Under the oracle a search stops at its first
+    right answer, so this is fixes per generation spent.
+
+    Example:
+        >>> rows = [{"method": "m", "reward": "oracle", "correct_each": [False, False, True]},
+        ...         {"method": "m", "reward": "oracle", "correct_each": [True]}]
+        >>> y = retry_yield(rows)[0]; (y["problems"], y["attempts"], y["right"], y["share"])
+        (1, 2, 1, 0.5)
+    """
+    groups: dict[tuple[str, str], list[list[bool]]] = defaultdict(list)
+    for row in rows:
+        each = row.get("correct_each") or []
+        if each and not each[0]:
+            groups[_key(row)].append([bool(c) for c in each[1:]])
+    out = []
+    for (method, reward), tries in sorted(groups.items()):
+        n, right = sum(len(t) for t in tries), sum(sum(t) for t in tries)
+        out.append({"method": method, "reward": reward, "problems": len(tries), "attempts": n, "right": right,
+                    "share": right / n if n else None, "ci": wilson(right, n) if n else None})
+    return out
+
+
+def format_retry_yield(yields: Sequence[dict[str, Any]]) -> str:
+    """A plain-text table of :func:`retry_yield` output."""
+    width = max([12] + [len(y["method"]) for y in yields])
+    head = f"{'method':{width}s} {'reward':10s} {'problems':>8s} {'attempts':>8s} {'right':>5s} {'share':>6s} 95% CI"
+    body = [f"{y['method']:{width}s} {y['reward']:10s} {y['problems']:8d} {y['attempts']:8d} {y['right']:5d} "
+            + ("     -" if y["share"] is None else f"{y['share']:6.1%} [{y['ci'][0]:.1%}, {y['ci'][1]:.1%}]")
+            for y in yields]
+    return _render(head, body, "(problems whose first answer was wrong: the further attempts each made, and how many "
+                               "of those were right)")
 
 
 def accuracy_curve(rows: Sequence[dict[str, Any]], max_iters: int) -> dict[tuple[str, str], list[float]]:

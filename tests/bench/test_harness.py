@@ -8,7 +8,8 @@ import pytest
 from latentseek_agents import CheckResult, LatentSeekConfig
 from latentseek_agents.bench import load_problems, read_rows, run_bench, summarize, wilson
 from latentseek_agents.bench.methods import METHODS, AttemptRecord, MethodRun, majority, run_method
-from latentseek_agents.bench.report import format_paired, format_table, mcnemar_exact, paired
+from latentseek_agents.bench.report import (format_paired, format_retry_yield, format_table, mcnemar_exact, paired,
+                                            retry_yield)
 from latentseek_agents.cli import main
 from latentseek_agents.rewards import BaseChecker
 
@@ -367,6 +368,16 @@ def test_paired_comparison_counts_fixed_and_broken_on_shared_problems():
     assert comparison["p"] == pytest.approx(mcnemar_exact(5, 2)) == pytest.approx(0.453125)
     assert mcnemar_exact(0, 0) == 1.0 and mcnemar_exact(10, 0) == pytest.approx(2 / 1024)
     assert "cot (oracle)" in format_paired([comparison])
+
+
+def test_retry_yield_counts_right_answers_among_the_attempts_after_a_wrong_first_one():
+    rows = [{"method": "bon", "reward": "oracle", "correct_each": each}
+            for each in ([False, False, False, True], [False, True], [True], [False])]
+    rows.append({"method": "ls", "reward": "oracle", "correct_each": [False, False, False]})
+    bon, ls = retry_yield(rows)
+    assert (bon["method"], bon["problems"], bon["attempts"], bon["right"]) == ("bon", 3, 4, 2)  # [True] had no retry
+    assert bon["ci"] == wilson(2, 4) and (ls["right"], ls["share"]) == (0, 0.0)
+    assert "bon" in format_retry_yield([bon, ls])
 
 
 def test_the_self_boxed_reward_scores_answers_without_a_box_zero_before_judging(tiny_lm, tmp_path):
