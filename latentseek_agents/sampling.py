@@ -61,15 +61,10 @@ class _Sampler(LatentSeek):
                 ) -> Generator[SearchEvent, None, None]:
         if not batch:
             return
-        from .generation import continue_decoding, prefill, seeded_generator
+        from .generation import continue_decoding
 
         cfg = self.config
-        start = time.perf_counter()
-        for item in batch:
-            item.start = start
-        generator = seeded_generator(self.lm, cfg.seed)
-        with cancel_scope(event=cancel):
-            prompt = prefill(self.lm, [p.prompt_ids for p in batch], room=max(p.budget for p in batch))
+        generator, prompt = self._begin(batch, cancel)
         active = list(range(len(batch)))
         last = cfg.max_generations - 1  # the budget of a LatentSeek run with this config
         for iteration in range(last + 1):

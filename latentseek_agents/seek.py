@@ -275,20 +275,15 @@ class LatentSeek:
         own latents: the greedy first answer, and samples for the others."""
         if not batch:
             return
-        from .generation import continue_decoding, prefill, seeded_generator
+        from .generation import continue_decoding
         from .latents import LatentOptimizer, num_latents
 
-        cfg = self.config  # randomness (sampled prefixes, members, continuations, restarts): one seeded generator
-        start = time.perf_counter()
-        for item in batch:
-            item.start = start
-        generator = seeded_generator(self.lm, cfg.seed)
-
+        cfg = self.config
         # Iteration 0: the greedy chain of thought (and, for a population, samples), recording the hidden states.
         members = [_Member(i) for i in range(len(batch)) for _ in range(cfg.population)]
         t0 = time.perf_counter()
+        generator, prompt = self._begin(batch, cancel)
         with cancel_scope(event=cancel):
-            prompt = prefill(self.lm, [p.prompt_ids for p in batch], room=max(p.budget for p in batch))
             firsts: dict[int, Any] = {}
             for greedy in (True, False):
                 group = [k for k, m in enumerate(members) if (k % cfg.population == 0) == greedy]
@@ -441,6 +436,19 @@ class LatentSeek:
         question = problem if isinstance(problem, str) else question_text(messages)
         return _Problem(messages=messages, question=question, reference=reference,
                         prompt_ids=ids, budget=budget)
+
+    def _begin(self, batch: list[_Problem], cancel: threading.Event | None) -> tuple[Any, Any]:
+        """Start a batch's search: its clock, its one seeded generator (every random draw of a
+        solve: sampled prefixes, members, continuations, restarts) and its prompts, prefilled once."""
+        from .generation import prefill, seeded_generator
+
+        start = time.perf_counter()
+        for item in batch:
+            item.start = start
+        generator = seeded_generator(self.lm, self.config.seed)
+        with cancel_scope(event=cancel):
+            prompt = prefill(self.lm, [p.prompt_ids for p in batch], room=max(p.budget for p in batch))
+        return generator, prompt
 
     def _score_all(
         self,
