@@ -9,7 +9,8 @@ score of each, and whether each is right against gold), for every sample:
   the same answer (leave-one-out: what VoteAgreement with K samples would score this answer);
 
 and, with ``--first`` (a ``cot`` results file of the same problems), VoteAgreement of the greedy
-first answer against all K+1 samples - the reward a gold-free LatentSeek run would see first.
+first answer against all K+1 samples - the reward a gold-free LatentSeek run would see first;
+with ``--judged``, SelfJudge's scores (greedy or sampled verdicts) from runs with that reward.
 Each is reported as precision (right among those it passes), recall (passed among the right
 ones) and accuracy, with Wilson 95 % intervals.
 
@@ -27,6 +28,10 @@ from collections.abc import Sequence
 from latentseek_agents.answers import answer_key
 from latentseek_agents.bench.report import wilson
 from latentseek_agents.bench.runner import read_rows
+from latentseek_agents.bench.tasks import JUDGE_SAMPLES
+
+
+JUDGES = {"self": "greedy verdicts", "self_sampled": f"{JUDGE_SAMPLES} sampled verdicts per check"}  # bench rewards
 
 
 def rates(passed: Sequence[bool], right: Sequence[bool]) -> str:
@@ -52,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=float, default=0.8, help="the file's reward passes above this")
     parser.add_argument("--reward", help="which reward's rows (default: self if the file has them, else the first)")
     parser.add_argument("--judged", nargs="*", default=[],
-                        help="results files run with --reward self: every attempt's SelfJudge score against gold")
+                        help="results files run with --reward self or self_sampled: every attempt's SelfJudge "
+                             "score against gold")
     args = parser.parse_args(argv)
 
     rows = [r for r in read_rows(args.samples) if r["method"] == "self_consistency" and not r.get("failed")
@@ -95,13 +101,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {label:10s} " + rates([s >= cut for s in shares], right_first))
 
     for path in args.judged:
-        judged = [r for r in read_rows(path) if r["reward"] == "self" and not r.get("failed")]
-        scores = [s for r in judged for s in r["scores"]]
-        right_each = [c for r in judged for c in r["correct_each"]]
-        firsts = [(r["scores"][0], r["correct_each"][0]) for r in judged if r["scores"]]
-        print(f"\nSelfJudge (greedy verdicts), {path}: {len(judged)} problems, {len(scores)} answers judged")
-        print("  every answer:  " + rates([s > args.threshold for s in scores], right_each))
-        print("  first answers: " + rates([s > args.threshold for s, _ in firsts], [c for _, c in firsts]))
+        for judge, label in JUDGES.items():
+            judged = [r for r in read_rows(path) if r["reward"] == judge and not r.get("failed")]
+            if not judged:
+                continue
+            scores = [s for r in judged for s in r["scores"]]
+            right_each = [c for r in judged for c in r["correct_each"]]
+            firsts = [(r["scores"][0], r["correct_each"][0]) for r in judged if r["scores"]]
+            print(f"\nSelfJudge ({label}), {path}: {len(judged)} problems, {len(scores)} answers judged")
+            print("  every answer:  " + rates([s > args.threshold for s in scores], right_each))
+            print("  first answers: " + rates([s > args.threshold for s, _ in firsts], [c for _, c in firsts]))
     return 0
 
 

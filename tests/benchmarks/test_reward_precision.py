@@ -25,7 +25,8 @@ def test_vote_agreement_and_the_judge_are_scored_against_gold(tmp_path, capsys):
         {"id": "a", "method": "cot", "reward": "oracle", "answer": "$5", "correct": True},
         {"id": "b", "method": "cot", "reward": "oracle", "answer": "2", "correct": False}])
     judged = _write(tmp_path / "self.jsonl", [
-        {"id": "a", "method": "latentseek", "reward": "self", "scores": [1.0, 0.5], "correct_each": [False, True]}])
+        {"id": "a", "method": "latentseek", "reward": "self", "scores": [1.0, 0.5], "correct_each": [False, True]},
+        {"id": "a", "method": "cot", "reward": "self_sampled", "scores": [0.9], "correct_each": [True]}])
     assert main([samples, "--first", first, "--judged", judged]) == 0
     out = capsys.readouterr().out
     # leave-one-out: a's three 5s each see 2 of 3 others agree (pass), its 6 sees none; b: nobody agrees
@@ -33,4 +34,7 @@ def test_vote_agreement_and_the_judge_are_scored_against_gold(tmp_path, capsys):
     # the first answers: a's "$5" matches 3 of 4 samples (passes at >= 1/2), b's "2" one of 4 (does not)
     assert "first answers right: 1/2" in out and "precision 100.0% [21%, 100%] (1/1)  recall 100.0%" in out
     # the judge passed a's wrong first answer and failed its right second one
-    assert "every answer:  precision  0.0% [0%, 79%] (0/1)  recall  0.0% [0%, 79%] (0/1)" in out
+    greedy, sampled = out.split("SelfJudge (greedy verdicts)")[1].split("SelfJudge (4 sampled verdicts per check)")
+    assert "every answer:  precision  0.0% [0%, 79%] (0/1)  recall  0.0% [0%, 79%] (0/1)" in greedy
+    # the sampled judge, reported on its own: it passed the one (right) answer it judged
+    assert "first answers: precision 100.0% [21%, 100%] (1/1)  recall 100.0%" in sampled
