@@ -101,8 +101,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {label:10s} " + rates([s >= cut for s in shares], right_first))
 
     for path in args.judged:
+        judged_rows = read_rows(path)
         for judge, label in JUDGES.items():
-            judged = [r for r in read_rows(path) if r["reward"] == judge and not r.get("failed")]
+            judged = [r for r in judged_rows if r["reward"] == judge and not r.get("failed")]
             if not judged:
                 continue
             scores = [s for r in judged for s in r["scores"]]
