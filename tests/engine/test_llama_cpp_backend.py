@@ -4,7 +4,7 @@ embedded default model (SmolLM2-135M-Instruct, a Q4_1 GGUF), and the ``"auto"`` 
 import pytest
 import torch
 
-from latentseek_agents import LatentSeek, LatentSeekConfig, load_model
+from latentseek_agents import BestOfN, LatentSeek, LatentSeekConfig, SelfConsistency, load_model
 from latentseek_agents import backends
 from latentseek_agents.backends import resolve_backend
 from latentseek_agents.cancel import Cancelled, cancel_scope
@@ -182,6 +182,14 @@ def test_a_population_forks_its_chains_on_llama_cpp(pair):
     greedy = generate(pair[0], [render_prompt(pair[0].tokenizer, build_messages(QUESTION))], 24)[0]
     assert [a.iteration for a in result.trace] == [0, 0, 0, 1, 1, 1]
     assert result.trace[0].tokens == len(greedy.tokens) and len({a.text for a in result.trace[:3]}) > 1
+
+
+@pytest.mark.parametrize("kind", [BestOfN, SelfConsistency])
+def test_the_samplers_spend_a_population_s_budget_on_llama_cpp(pair, kind):
+    config = LatentSeekConfig(max_iters=1, max_new_tokens=16, population=2)  # 2 chains x 2 rounds: 4 generations
+    result = kind(pair[0], lambda text: 0.0, config).solve(QUESTION)
+    assert len(result.trace) == config.max_generations == 4 and result.stop_reason == "max_iters"
+    assert len({a.text for a in result.trace[1:]}) > 1  # samples, not one greedy answer repeated
 
 
 def test_load_errors_are_named(tmp_path, pair):
