@@ -24,6 +24,7 @@ from typing import Any, Protocol, SupportsFloat, TypeGuard, runtime_checkable
 from .cancel import Cancelled, active_scopes, cancel_scope, check_cancelled, within_scopes
 
 __all__ = [
+    "DECODED_TOKENS",
     "CheckResult",
     "Checker",
     "RewardLike",
@@ -32,6 +33,8 @@ __all__ = [
     "score_completion",
     "score_completions",
 ]
+
+DECODED_TOKENS = "decoded_tokens"  # the details key of the tokens a check decoded (budgets count them)
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,8 @@ class CheckResult:
         score: in [0, 1], or None meaning "skip / not applicable" (as in TRL).
         passed: the checker's own verdict, if it has one.
         feedback: a human-readable explanation (used by self-refinement and DSPy's GEPA).
-        details: per-part results, extracted answers, timings.
+        details: per-part results, extracted answers, timings; a reward that decodes with a model (a
+            judge's replies, a vote's samples) says how many tokens under :data:`DECODED_TOKENS`.
         error: set when the check itself failed (exception, time-out, bad value).
 
     Example:

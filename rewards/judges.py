@@ -115,19 +115,19 @@ class LocalJudge:
     def sample(self, prompts: Sequence[str], samples: int, temperature: float, seed: int = 0) -> list[list[str]]:
         """``samples`` replies to each prompt at ``temperature``, all in one batch (seeded: the same
         prompts draw the same replies)."""
+        texts = [self.decode(tokens) for tokens in self.reply_tokens(prompts, samples, temperature, seed)]
+        return [texts[k * samples:(k + 1) * samples] for k in range(len(prompts))]
+
+    def reply_tokens(self, prompts: Sequence[str], samples: int = 1, temperature: float = 0.0,
+                     seed: int = 0) -> list[list[int]]:
+        """The token ids of the replies, one batch, ``samples`` per prompt in prompt order: greedy at
+        temperature 0 (a budget's reply is then a prefix of a larger one's), else seeded samples."""
         from latentseek_agents.generation import generate, seeded_generator
 
         encoded = [self._encode(p, self.max_new_tokens) for p in prompts]
+        generator = seeded_generator(self.lm, seed) if temperature > 0 else None
         gens = generate(self.lm, [ids for ids in encoded for _ in range(samples)], self.max_new_tokens,
-                        temperature=temperature, generator=seeded_generator(self.lm, seed))
-        texts = [self.decode(g.tokens) for g in gens]
-        return [texts[k * samples:(k + 1) * samples] for k in range(len(prompts))]
-
-    def reply_tokens(self, prompts: Sequence[str]) -> list[list[int]]:
-        """The token ids of :meth:`complete`'s replies (greedy: a budget's reply is a prefix of a larger one's)."""
-        from latentseek_agents.generation import generate
-
-        gens = generate(self.lm, [self._encode(p, self.max_new_tokens) for p in prompts], self.max_new_tokens)
+                        temperature=temperature, generator=generator)
         return [list(g.tokens) for g in gens]
 
     def decode(self, tokens: Sequence[int]) -> str:

@@ -16,11 +16,11 @@ and the marker (``P(True) >= 0.5`` passes); each check records which path decide
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from latentseek_agents.config import SAMPLE_TEMPERATURE
-from latentseek_agents.scoring import CheckResult
+from latentseek_agents.scoring import DECODED_TOKENS, CheckResult
 from latentseek_agents.validation import ConfigError, check_int, check_number
 
 from .base import JUDGE_TOKENS, MAX_JUDGE_TOKENS, BaseChecker
@@ -171,15 +171,16 @@ class SelfJudge(BaseChecker):
                 continue
             judged.append(i)
             requests += asked
-        replies: list[Any] = []
-        if requests and self.samples == 1:
-            replies = self._backend.complete(requests)
-        elif requests:
-            assert self.temperature is not None  # set whenever samples > 1
-            replies = self._backend.sample(requests, self.samples, self.temperature, self.seed)
-        n = len(self.checks)
+        tokens = self._backend.reply_tokens(requests, self.samples, self.temperature or 0.0, self.seed) \
+            if requests else []
+        texts = [self._backend.decode(reply) for reply in tokens]
+        replies: list[Any] = texts if self.samples == 1 else \
+            [texts[k * self.samples:(k + 1) * self.samples] for k in range(len(requests))]
+        n, per_answer = len(self.checks), len(self.checks) * self.samples
         for k, i in enumerate(judged):
-            results[i] = self.verdicts(requests[k * n: (k + 1) * n], replies[k * n: (k + 1) * n])
+            result = self.verdicts(requests[k * n: (k + 1) * n], replies[k * n: (k + 1) * n])
+            decoded = sum(map(len, tokens[k * per_answer: (k + 1) * per_answer]))
+            results[i] = replace(result, details={**result.details, DECODED_TOKENS: decoded})
         return results
 
     def prompts_for(self, completion: str, question: Any) -> list[str]:

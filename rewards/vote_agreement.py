@@ -18,7 +18,7 @@ from typing import Any
 
 from latentseek_agents.answers import vote_key
 from latentseek_agents.config import SAMPLE_TEMPERATURE
-from latentseek_agents.scoring import CheckResult
+from latentseek_agents.scoring import DECODED_TOKENS, CheckResult
 from latentseek_agents.validation import check_int, check_number
 
 from .base import BaseChecker
@@ -78,11 +78,15 @@ class VoteAgreement(BaseChecker):
 
     def votes(self, messages: list[dict[str, str]]) -> list[str | None]:
         """The final answers of the problem's samples (drawn on first use, then cached)."""
+        return self._votes_drawn(messages)[0]
+
+    def _votes_drawn(self, messages: list[dict[str, str]]) -> tuple[list[str | None], int]:
+        """:meth:`votes`, and how many tokens this call decoded to draw them (0 when cached)."""
         from latentseek_agents.generation import generate, seeded_generator
         from latentseek_agents.prompts import render_prompt
 
         ids = render_prompt(self.lm.tokenizer, messages)
-        key = tuple(ids)
+        key, decoded = tuple(ids), 0
         if key not in self._votes:
             budget = self.max_new_tokens
             if self.lm.context_length is not None:
@@ -90,10 +94,11 @@ class VoteAgreement(BaseChecker):
             gens = generate(self.lm, [ids] * self.samples, budget, temperature=self.temperature,
                             generator=seeded_generator(self.lm, self.seed))
             self._votes[key] = [vote_key(self.lm.tokenizer.decode(g.tokens, skip_special_tokens=True)) for g in gens]
+            decoded = sum(len(g.tokens) for g in gens)
             while len(self._votes) > _CACHE_SIZE:
                 self._votes.popitem(last=False)
         self._votes.move_to_end(key)
-        return self._votes[key]
+        return self._votes[key], decoded
 
     def check(self, completion: str, *, prompt: Any = None, reference: Any = None,
               messages: list[dict[str, str]] | None = None, **ctx: Any) -> CheckResult:
@@ -107,11 +112,11 @@ class VoteAgreement(BaseChecker):
         if answer is None:
             return CheckResult(score=0.0, feedback="no final answer to compare with the samples'",
                                details={"answer": None})
-        votes = self.votes(messages)
+        votes, decoded = self._votes_drawn(messages)
         agree = votes.count(answer)
         common = Counter(v for v in votes if v is not None).most_common(1)
         return CheckResult(score=agree / len(votes),
                            feedback=f"{agree} of {len(votes)} samples reach {answer!r}"
                                     + (f"; the most common answer is {common[0][0]!r} ({common[0][1]})"
                                        if common else ""),
-                           details={"answer": answer, "votes": votes})
+                           details={"answer": answer, "votes": votes, DECODED_TOKENS: decoded})

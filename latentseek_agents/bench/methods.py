@@ -29,10 +29,10 @@ from ..answers import majority
 from ..config import LatentSeekConfig
 from ..prompts import build_messages, render_prompt
 from ..result import Attempt, choose
-from ..scoring import as_check_fn, score_completion, score_completions
+from ..scoring import DECODED_TOKENS, as_check_fn, score_completion, score_completions
 from .data import BenchProblem
 
-__all__ = ["METHODS", "AttemptRecord", "MethodRun", "judge_paths", "majority", "run_method"]
+__all__ = ["METHODS", "AttemptRecord", "MethodRun", "decoded_tokens", "judge_paths", "majority", "run_method"]
 
 METHODS = ("cot", "best_of_n", "self_consistency", "self_refine", "latentseek")
 ENGINE_METHODS = ("best_of_n", "self_consistency", "latentseek")  # run by the library's classes
@@ -58,6 +58,7 @@ class AttemptRecord:
     prefix_tokens: int = 0  # latentseek: tokens decoded from the moved latents ...
     changed_positions: int = 0  # ... and how many of them this update changed
     judge_paths: dict[str, int] = field(default_factory=dict)  # how a judge's checks were decided (parsed...)
+    reward_tokens: int = 0  # tokens the reward decoded to score this attempt (a judge's replies, a vote's samples)
     skipped: bool = False  # the reward skipped this answer (no reference, no example): no signal
 
     @classmethod
@@ -66,7 +67,7 @@ class AttemptRecord:
         summary = attempt.summary()
         shared = {f.name for f in fields(cls)} & set(summary) - {"score"}
         return cls(score=attempt.score, correct=correct, judge_paths=judge_paths(attempt.details),
-                   **{name: summary[name] for name in shared})
+                   reward_tokens=decoded_tokens(attempt.details), **{name: summary[name] for name in shared})
 
     @property
     def flipped(self) -> float | None:
@@ -86,6 +87,20 @@ def judge_paths(details: Any) -> dict[str, int]:
         return {}
     paths = (check.get("path") for check in details["checks"].values() if isinstance(check, dict))
     return dict(Counter(path for path in paths if isinstance(path, str)))
+
+
+def decoded_tokens(details: Any) -> int:
+    """The tokens a reward decoded for one check, read from its details (:data:`DECODED_TOKENS`); 0 for
+    a reward that decodes nothing and for a cached result (its tokens were counted where first decoded).
+
+    Example:
+        >>> decoded_tokens({"decoded_tokens": 812}), decoded_tokens({"decoded_tokens": 812, "cached": True})
+        (812, 0)
+    """
+    if not isinstance(details, dict) or details.get("cached"):
+        return 0
+    value = details.get(DECODED_TOKENS, 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 @dataclass
@@ -130,6 +145,7 @@ class _Scorer:
                                          correct=self.correct(problem, text),
                                          tokens=n, reward_seconds=seconds, error=result.error,
                                          feedback=result.feedback, judge_paths=judge_paths(result.details),
+                                         reward_tokens=decoded_tokens(result.details),
                                          skipped=result.score is None, generate_seconds=generate_seconds))
         return records
 

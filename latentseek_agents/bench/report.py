@@ -125,6 +125,7 @@ def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         mean = lambda key: sum(r[key] for r in group) / n  # noqa: E731
         out.append({"method": method, "reward": reward, "n": n, "correct": right, "accuracy": right / n,
                     "ci_low": low, "ci_high": high, "attempts": mean("attempts"), "tokens": mean("tokens"),
+                    "reward_tokens": sum(r.get("reward_tokens", 0) for r in group) / n,  # older rows lack it
                     "generate_s": mean("generate_s"), "update_s": mean("update_s"), "reward_s": mean("reward_s"),
                     "first_correct": sum(bool(r["first_correct"]) for r in group),
                     "flipped": _mean_flipped(group), "distinct_answers": _mean_distinct(group),
@@ -136,20 +137,21 @@ def format_table(summary: Sequence[dict[str, Any]]) -> str:
     """A plain-text table of :func:`summarize` output."""
     width = max([12] + [len(s["method"]) for s in summary])
     head = (f"{'method':{width}s} {'reward':7s} {'n':>4s} {'accuracy':>9s} {'95% CI':>15s} {'CoT-right':>9s} "
-            f"{'attempts':>8s} {'answers':>7s} {'tokens':>7s} {'gen s':>7s} {'upd s':>6s} {'rew s':>6s} "
-            f"{'flipped':>7s} {'verdict':>7s}")
+            f"{'attempts':>8s} {'answers':>7s} {'tokens':>7s} {'rew tok':>7s} {'gen s':>7s} {'upd s':>6s} "
+            f"{'rew s':>6s} {'flipped':>7s} {'verdict':>7s}")
     body = [f"{s['method']:{width}s} {s['reward']:7s} {s['n']:4d} {s['accuracy']:9.1%} "
             f"{'[' + format(s['ci_low'], '.1%') + ', ' + format(s['ci_high'], '.1%') + ']':>15s} "
             f"{s['first_correct']:9d} {s['attempts']:8.2f} "
             f"{'-' if s.get('distinct_answers') is None else format(s['distinct_answers'], '.2f'):>7s} "
-            f"{s['tokens']:7.0f} {s['generate_s']:7.2f} "
+            f"{s['tokens']:7.0f} {s.get('reward_tokens', 0.0):7.0f} {s['generate_s']:7.2f} "
             f"{s['update_s']:6.2f} {s['reward_s']:6.2f} "
             f"{'-' if s.get('flipped') is None else format(s['flipped'], '.1%'):>7s} "
             f"{'-' if s.get('verdicts_parsed') is None else format(s['verdicts_parsed'], '.1%'):>7s}"
             for s in summary]
     return _render(head, body, "(accuracy: the returned answer against the gold answer; CoT-right: how many first "
                                "answers were already right; answers: different final answers among a problem's "
-                               "attempts; time per problem; flipped: share of the optimized prefix tokens that one "
+                               "attempts; rew tok: tokens the reward decoded (a judge's replies, a vote's samples); "
+                               "time per problem; flipped: share of the optimized prefix tokens that one "
                                "latent update changed; verdict: share of the self-judge's checks whose reply reached "
                                "a verdict, the rest decided by the verdict-token probabilities)")
 

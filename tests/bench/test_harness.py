@@ -407,7 +407,9 @@ def test_self_rewarded_rows_record_how_each_verdict_was_reached_and_the_judge_is
     for row in rows:  # four checks per judged attempt, each parsed or decided by the verdict probabilities
         assert sum(row["judge_paths"].values()) == 4 * row["attempts"]
         assert set(row["judge_paths"]) <= {"parsed", "probability", "missing"}
+        assert 0 < row["reward_tokens"] <= 4 * 3 * row["attempts"]  # the judge's replies are counted, <= 3 each
     (summary,) = report.summary
+    assert summary["reward_tokens"] == sum(r["reward_tokens"] for r in rows) / len(rows)
     paths = [r["judge_paths"] for r in rows]
     assert summary["verdicts_parsed"] == sum(p.get("parsed", 0) for p in paths) / sum(sum(p.values()) for p in paths)
     (judge,) = report.judges
@@ -418,6 +420,7 @@ def test_self_rewarded_rows_record_how_each_verdict_was_reached_and_the_judge_is
                        config=CONFIG, progress=False)
     assert oracle.judges == [] and oracle.summary[0]["verdicts_parsed"] is None
     assert read_rows(tmp_path / "o.jsonl")[0]["judge_paths"] == {}
+    assert read_rows(tmp_path / "o.jsonl")[0]["reward_tokens"] == 0  # the gold check decodes nothing
 
 
 def test_the_judge_budget_is_part_of_the_resume_key_only_for_judged_rewards(tiny_lm, tmp_path):

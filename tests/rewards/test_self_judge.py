@@ -50,8 +50,8 @@ def test_replies_cut_to_a_smaller_budget_score_as_that_budget_would(tiny_lm):
     backend = long_judge.backend
     cut = [backend.decode(tokens[:5]) for tokens in backend.reply_tokens(requests)]
     assert cut == short_judge.backend.complete(requests)
-    assert (long_judge.verdicts(requests, cut).details
-            == short_judge.check("It is 5.", prompt="What is 2 + 3?").details)
+    assert (long_judge.verdicts(requests, cut).details["checks"]
+            == short_judge.check("It is 5.", prompt="What is 2 + 3?").details["checks"])
     with pytest.raises(ValueError, match=r"one prompt and one reply per check \(4\), got 4 prompts and 1 replies"):
         long_judge.verdicts(requests, cut[:1])
 
@@ -154,3 +154,13 @@ def test_a_temperature_without_sampling_is_refused():
         SelfJudge("default", temperature=0.7)
     with pytest.raises(ValueError, match="samples must be an integer >= 1"):
         SelfJudge("default", samples=0)
+
+
+@pytest.mark.parametrize("samples", [1, 3])
+def test_a_judged_answer_counts_the_tokens_of_every_reply_written_for_it(tiny_lm, samples):
+    judge = SelfJudge(tiny_lm, max_new_tokens=6, samples=samples, temperature=1.0 if samples > 1 else None)
+    requests = judge.prompts_for("5", "What is 2 + 3?")
+    replies = judge.backend.reply_tokens(requests, samples, judge.temperature or 0.0, judge.seed)
+    first, second = judge.check_batch(["5", "  "], prompts=["What is 2 + 3?"] * 2)
+    assert len(replies) == 4 * samples and first.details["decoded_tokens"] == sum(map(len, replies)) > 0
+    assert "decoded_tokens" not in second.details  # an empty answer is failed without running the model

@@ -30,6 +30,13 @@ def test_the_score_is_the_share_of_samples_that_agree(tiny_lm):
     assert result.score == sum(v == "5" for v in votes) / 4 and result.details["votes"] == votes
 
 
+
+def test_the_check_that_draws_the_samples_counts_their_tokens_and_later_checks_count_none(tiny_lm):
+    reward = VoteAgreement(tiny_lm, samples=3, max_new_tokens=8)
+    first = reward.check("\\boxed{5}", messages=QUESTION).details["decoded_tokens"]
+    again = reward.check("\\boxed{6}", messages=QUESTION).details["decoded_tokens"]
+    assert 3 <= first <= 3 * 8 and again == 0  # the tiny model may stop early; each sample decodes >= 1
+
 def test_it_travels_to_worker_processes_without_its_model_or_samples(tiny_lm):
     reward = VoteAgreement("default", samples=2)
     copy = pickle.loads(pickle.dumps(reward))
