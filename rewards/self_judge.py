@@ -171,12 +171,12 @@ class SelfJudge(BaseChecker):
                 continue
             judged.append(i)
             requests += asked
-        tokens = self._backend.reply_tokens(requests, self.samples, self.temperature or 0.0, self.seed) \
-            if requests else []
+        tokens, per = [], self.samples  # replies' token ids, `per` replies to each request in order
+        if requests:
+            tokens = self._backend.reply_tokens(requests, per, self.temperature or 0.0, self.seed)
         texts = [self._backend.decode(reply) for reply in tokens]
-        replies: list[Any] = texts if self.samples == 1 else \
-            [texts[k * self.samples:(k + 1) * self.samples] for k in range(len(requests))]
-        n, per_answer = len(self.checks), len(self.checks) * self.samples
+        replies: list[Any] = texts if per == 1 else [texts[k * per:(k + 1) * per] for k in range(len(requests))]
+        n, per_answer = len(self.checks), len(self.checks) * per
         for k, i in enumerate(judged):
             result = self.verdicts(requests[k * n: (k + 1) * n], replies[k * n: (k + 1) * n])
             decoded = sum(map(len, tokens[k * per_answer: (k + 1) * per_answer]))
