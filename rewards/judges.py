@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from .base import JUDGE_TOKENS
 
@@ -26,9 +26,12 @@ __all__ = [
     "DSPyJudge",
     "CallableJudge",
     "as_judge_backend",
+    "groups",
     "neutralize",
     "last_marker_value",
 ]
+
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -50,6 +53,16 @@ def last_marker_value(reply: str, marker: str, value_pattern: str) -> str | None
     pattern = rf"{re.escape(marker)}\s*:\s*[*_`\"'\[]*\s*({value_pattern})(?![\w.])"
     matches = re.findall(pattern, reply or "", flags=re.IGNORECASE)
     return matches[-1] if matches else None
+
+
+def groups(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    """``items`` cut into consecutive runs of ``size`` (a batch's replies, back to the prompts that asked them).
+
+    Example:
+        >>> groups(["a1", "a2", "b1", "b2"], 2)
+        [['a1', 'a2'], ['b1', 'b2']]
+    """
+    return [items[k:k + size] for k in range(0, len(items), size)]
 
 
 def neutralize(text: str, markers: Sequence[str]) -> str:
@@ -116,7 +129,7 @@ class LocalJudge:
         """``samples`` replies to each prompt at ``temperature``, all in one batch (seeded: the same
         prompts draw the same replies)."""
         texts = [self.decode(tokens) for tokens in self.reply_tokens(prompts, samples, temperature, seed)]
-        return [texts[k * samples:(k + 1) * samples] for k in range(len(prompts))]
+        return [list(replies) for replies in groups(texts, samples)]
 
     def reply_tokens(self, prompts: Sequence[str], samples: int = 1, temperature: float = 0.0,
                      seed: int = 0) -> list[list[int]]:

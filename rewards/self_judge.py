@@ -24,7 +24,7 @@ from latentseek_agents.scoring import DECODED_TOKENS, CheckResult
 from latentseek_agents.validation import ConfigError, check_int, check_number
 
 from .base import JUDGE_TOKENS, MAX_JUDGE_TOKENS, BaseChecker
-from .judges import LocalJudge, last_marker_value, neutralize
+from .judges import LocalJudge, groups, last_marker_value, neutralize
 
 __all__ = ["SelfJudge", "JudgeCheck", "SELF_JUDGE_CHECKS", "parse_verdict"]
 
@@ -171,16 +171,14 @@ class SelfJudge(BaseChecker):
                 continue
             judged.append(i)
             requests += asked
-        tokens, per = [], self.samples  # replies' token ids, `per` replies to each request in order
-        if requests:
-            tokens = self._backend.reply_tokens(requests, per, self.temperature or 0.0, self.seed)
-        texts = [self._backend.decode(reply) for reply in tokens]
-        replies: list[Any] = texts if per == 1 else [texts[k * per:(k + 1) * per] for k in range(len(requests))]
-        n, per_answer = len(self.checks), len(self.checks) * per
-        for k, i in enumerate(judged):
-            result = self.verdicts(requests[k * n: (k + 1) * n], replies[k * n: (k + 1) * n])
-            decoded = sum(map(len, tokens[k * per_answer: (k + 1) * per_answer]))
-            results[i] = replace(result, details={**result.details, DECODED_TOKENS: decoded})
+        if not requests:
+            return results
+        per, n = self.samples, len(self.checks)  # `per` replies to each of an answer's n checks, in order
+        tokens = self._backend.reply_tokens(requests, per, self.temperature or 0.0, self.seed)
+        for i, its_requests, mine in zip(judged, groups(requests, n), groups(tokens, n * per)):
+            texts = [self._backend.decode(reply) for reply in mine]
+            result = self.verdicts(its_requests, texts if per == 1 else groups(texts, per))
+            results[i] = replace(result, details={**result.details, DECODED_TOKENS: sum(map(len, mine))})
         return results
 
     def prompts_for(self, completion: str, question: Any) -> list[str]:
@@ -202,7 +200,7 @@ class SelfJudge(BaseChecker):
         probs = option_probs(request, reply.rstrip() + f"\n{VERDICT_MARKER}:", ["True", "False"])
         return probs["True"] >= 0.5, probs["True"]
 
-    def verdicts(self, requests: Sequence[str], replies: Sequence[str]) -> CheckResult:
+    def verdicts(self, requests: Sequence[str], replies: Sequence[str | Sequence[str]]) -> CheckResult:
         """Score replies already written to :meth:`prompts_for`'s prompts (one per check, in order;
         with sampled verdicts, a list of replies per check).
 

@@ -143,7 +143,7 @@ def format_table(summary: Sequence[dict[str, Any]]) -> str:
             f"{'[' + format(s['ci_low'], '.1%') + ', ' + format(s['ci_high'], '.1%') + ']':>15s} "
             f"{s['first_correct']:9d} {s['attempts']:8.2f} "
             f"{'-' if s.get('distinct_answers') is None else format(s['distinct_answers'], '.2f'):>7s} "
-            f"{s['tokens']:7.0f} {s.get('reward_tokens', 0.0):7.0f} {s['generate_s']:7.2f} "
+            f"{s['tokens']:7.0f} {s['reward_tokens']:7.0f} {s['generate_s']:7.2f} "
             f"{s['update_s']:6.2f} {s['reward_s']:6.2f} "
             f"{'-' if s.get('flipped') is None else format(s['flipped'], '.1%'):>7s} "
             f"{'-' if s.get('verdicts_parsed') is None else format(s['verdicts_parsed'], '.1%'):>7s}"
