@@ -203,3 +203,15 @@ def test_load_errors_are_named(tmp_path, pair):
         load_model("default", backend="llama_cpp", n_gpu_layers=3)
     with pytest.raises(ValueError, match="n_threads is a load option of backend='llama_cpp'"):
         load_model("default", backend="torch", n_threads=1)
+
+
+@pytest.mark.parametrize("side", [0, 1], ids=["llama_cpp", "torch"])
+def test_the_rewards_that_decode_count_their_tokens_on_either_backend(pair, side):
+    from latentseek_agents.rewards import SelfJudge, VoteAgreement
+
+    lm = pair[side]
+    vote = VoteAgreement(lm, samples=2, max_new_tokens=8)
+    drawn = vote.check("\\boxed{72}", prompt=QUESTION).details["decoded_tokens"]
+    assert 2 <= drawn <= 16 and vote.check("\\boxed{71}", prompt=QUESTION).details["decoded_tokens"] == 0
+    judged = SelfJudge(lm, max_new_tokens=4).check("48 + 24 = \\boxed{72}", prompt=QUESTION)
+    assert 4 <= judged.details["decoded_tokens"] <= 4 * 4  # four checks, each reply 1-4 tokens
