@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="GSM8K, MATH or HumanEval style JSONL file (HumanEval rows are asked as given; "
                             "--prompt-style json asks MATH rows in the paper's MATH text, json_expression)")
     bench.add_argument("--limit", type=_positive_int, help="first N problems")
+    bench.add_argument("--skip", type=int, default=0,
+                       help="start after the first N problems (ids stay line numbers: slices run apart "
+                            "concatenate)")
     bench.add_argument("--methods", default="cot,best_of_n,self_consistency,self_refine,latentseek",
                        help="comma-separated: cot, best_of_n, self_consistency, self_refine, latentseek")
     bench.add_argument("--reward", default="self",
@@ -277,7 +280,8 @@ def _bench(args: argparse.Namespace) -> int:
     _writable_file(args.out, "--out", make_folder=True)
     if args.plot:
         _writable_file(args.plot, "--plot")
-    report = run_bench(args.data, methods=methods, rewards=rewards, limit=args.limit, model=spec,
+    report = run_bench(args.data, methods=methods, rewards=rewards, limit=args.limit,
+                       skip=args.skip, model=spec,
                        config=config, out=args.out, plot=args.plot, batch_size=args.batch_size,
                        judge_tokens=args.judge_tokens, allow_code_execution=args.allow_code_execution,
                        progress=not args.no_progress, ray_workers=args.num_workers if args.ray else None)

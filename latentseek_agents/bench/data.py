@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..answers import gsm8k_gold
+from ..validation import check_int
 
 __all__ = ["BenchProblem", "load_problems"]
 
@@ -68,14 +69,21 @@ def _row_problem(index: int, row: dict[str, Any]) -> BenchProblem:
     return BenchProblem(rid, "math", question, question, gsm8k_gold(str(answer)), dataset)
 
 
-def load_problems(path: str | Path, limit: int | None = None) -> list[BenchProblem]:
-    """Read up to ``limit`` problems from a JSONL file.
+def load_problems(path: str | Path, limit: int | None = None, skip: int = 0) -> list[BenchProblem]:
+    """Read up to ``limit`` problems from a JSONL file, after the first ``skip``.
+
+    A row without an id keeps its line number as its id whatever ``skip`` is, so slices of one file
+    run in separate processes never share an id and their result files concatenate.
 
     Example:
         >>> problems = load_problems("data/gsm8k/test_dev.jsonl", limit=2)   # doctest: +SKIP
         >>> problems[0].gold                                                 # doctest: +SKIP
         '18'
+        >>> [p.id for p in load_problems("data/gsm8k/test_dev.jsonl", limit=2, skip=24)]   # doctest: +SKIP
+        ['24', '25']
     """
+    check_int("limit", limit, 1, optional=True)
+    check_int("skip", skip, 0)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"--data {str(path)!r} is not a file")
@@ -83,7 +91,7 @@ def load_problems(path: str | Path, limit: int | None = None) -> list[BenchProbl
     seen: dict[str, int] = {}
     with path.open(encoding="utf-8") as f:
         for index, line in enumerate(f):
-            if limit is not None and len(problems) >= limit:
+            if limit is not None and len(problems) >= skip + limit:
                 break
             if not line.strip():
                 continue
@@ -105,4 +113,4 @@ def load_problems(path: str | Path, limit: int | None = None) -> list[BenchProbl
                                  "results are kept per id)")
             seen[problem.id] = index + 1
             problems.append(problem)
-    return problems
+    return problems[skip:]

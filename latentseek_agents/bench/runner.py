@@ -152,6 +152,7 @@ def run_bench(
     methods: Sequence[str] = METHODS,
     rewards: Sequence[str] = ("self",),
     limit: int | None = None,
+    skip: int = 0,
     model: Any = "default",
     quantize: str | None = None,
     backend: str | None = None,
@@ -169,6 +170,9 @@ def run_bench(
 
     ``model`` is a :class:`~latentseek_agents.model_spec.ModelSpec`, a name or path (with
     ``quantize`` / ``backend``), or a loaded model (local runs only).
+
+    ``skip`` / ``limit`` take a slice of ``data``: ``skip=24, limit=6`` runs its problems 25-30, with the
+    ids they have in the whole file, so slices run in parallel processes concatenate into one file.
 
     With ``ray_workers=N`` the batches run on N Ray actors (:class:`~.executors.RayExecutor`; or pass
     your own ``executor``); rows arrive in any order into the same file. Failed rows (a worker
@@ -191,7 +195,7 @@ def run_bench(
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     config = config or LatentSeekConfig()
-    problems = load_problems(data, limit)
+    problems = load_problems(data, limit, skip)
     if not problems:
         raise ValueError(f"--data {str(data)!r} holds no problems")
     kinds = {p.kind for p in problems}

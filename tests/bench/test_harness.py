@@ -242,6 +242,24 @@ def test_an_interrupted_line_is_ignored_and_redone(tiny_lm, tmp_path):
     assert sorted(r["id"] for r in read_rows(out)) == ["0", "1"]
 
 
+def test_a_slice_keeps_the_ids_its_problems_have_in_the_whole_file(tiny_lm, tmp_path):
+    whole = load_problems(GSM8K, limit=3)
+    sliced = load_problems(GSM8K, limit=2, skip=1)
+    assert [(p.id, p.question) for p in sliced] == [(p.id, p.question) for p in whole[1:]]
+    assert [p.id for p in load_problems(GSM8K, skip=398)] == ["398", "399"]
+    first, rest = tmp_path / "first.jsonl", tmp_path / "rest.jsonl"
+    bench(tiny_lm, first, methods=["cot"], limit=1)
+    bench(tiny_lm, rest, methods=["cot"], skip=1, limit=2)
+    assert [r["id"] for r in read_rows(first) + read_rows(rest)] == ["0", "1", "2"]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"skip": -1}, "skip must be an integer >= 0, got -1"),
+                                                 ({"limit": 0}, "limit must be None or an integer >= 1, got 0")])
+def test_a_slice_out_of_range_is_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        load_problems(GSM8K, **kwargs)
+
+
 def test_the_plot_is_a_png(tiny_lm, tmp_path):
     import matplotlib
 

@@ -157,6 +157,14 @@ def test_a_trace_path_that_cannot_be_opened_is_one_line_before_the_model_loads(c
     assert err.startswith("latentseek: error: --trace '/proc/version' can't be opened") and err.count("\n") == 1
 
 
+def test_bench_refuses_a_negative_skip_before_loading_a_model(capsys, tmp_path):
+    data = Path(__file__).resolve().parents[2] / "data" / "gsm8k" / "test_dev.jsonl"
+    code, out, err = run(capsys, "bench", "--data", str(data), "--skip", "-1", "--methods", "cot", "--reward",
+                         "oracle", "--model", str(tmp_path / "no-model"), "--out", str(tmp_path / "rows.jsonl"))
+    assert code == 2 and out == ""
+    assert "skip must be an integer >= 0, got -1" in err and err.count("\n") == 1
+
+
 @pytest.mark.parametrize("line", ["[1, 2]", "42", '{"no": "id"}', "not json"])
 def test_a_results_line_that_is_not_a_row_names_file_and_line_and_keeps_the_file(capsys, model_dir, tmp_path,
                                                                                line):
