@@ -197,7 +197,8 @@ def run_bench(
     config = config or LatentSeekConfig()
     problems = load_problems(data, limit, skip)
     if not problems:
-        raise ValueError(f"--data {str(data)!r} holds no problems")
+        after = f" after the first {skip} (skip)" if skip else ""
+        raise ValueError(f"--data {str(data)!r} holds no problems{after}")
     kinds = {p.kind for p in problems}
     for reward in rewards:
         if reward in CODE_ONLY_REWARDS and kinds != {"code"}:

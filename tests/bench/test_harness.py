@@ -260,6 +260,11 @@ def test_a_slice_out_of_range_is_refused(kwargs, message):
         load_problems(GSM8K, **kwargs)
 
 
+def test_a_slice_past_the_end_of_the_file_says_so(tmp_path):
+    with pytest.raises(ValueError, match=r"holds no problems after the first 400 \(skip\)"):
+        run_bench(GSM8K, skip=400, model="no-model", out=tmp_path / "rows.jsonl", progress=False)
+
+
 def test_the_plot_is_a_png(tiny_lm, tmp_path):
     import matplotlib
 
