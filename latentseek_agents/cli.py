@@ -86,8 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "--prompt-style json asks MATH rows in the paper's MATH text, json_expression)")
     bench.add_argument("--limit", type=_positive_int, help="first N problems")
     bench.add_argument("--skip", type=int, default=0,
-                       help="start after the first N problems (ids stay line numbers: slices run apart "
-                            "concatenate)")
+                       help="start after the first N problems (with --limit, a slice; ids stay those of the "
+                            "whole file, so slices run in parallel processes concatenate)")
     bench.add_argument("--methods", default="cot,best_of_n,self_consistency,self_refine,latentseek",
                        help="comma-separated: cot, best_of_n, self_consistency, self_refine, latentseek")
     bench.add_argument("--reward", default="self",
