@@ -1,8 +1,9 @@
 """Reward throughput: MathAnswer checks per second (main thread, worker thread, 4 threads), the
 UnitTests sandbox's cost per run, with a plain subprocess start as the baseline, and SelfJudge on
-the default model judging B answers one by one against one batched call.
+the default model judging B answers one by one against one batched call, and on llama.cpp the batched
+call with its prompts' shared prefixes decoded once against each prompt decoded whole.
 
-    python benchmarks/reward_speed.py [--judge 8 --judge-tokens 64]   # --judge 0 skips SelfJudge
+    python benchmarks/reward_speed.py [--judge 8 --judge-tokens 64 --judge-model default]   # --judge 0 skips SelfJudge
 """
 
 from __future__ import annotations
@@ -35,14 +36,16 @@ def in_thread(fn):
     return box["v"]
 
 
-def self_judge_speed(n: int, tokens: int) -> None:
-    """SelfJudge over n GSM8K answers: one ``check`` each vs one ``check_batch`` (same run)."""
+def self_judge_speed(n: int, tokens: int, model: str = "default") -> None:
+    """SelfJudge over n GSM8K answers: one ``check`` each vs one ``check_batch`` (same run); on
+    llama.cpp also ``check_batch`` with every prompt decoded whole (no shared prefix)."""
+    from latentseek_agents.backends import llama_cpp
     from latentseek_agents.rewards import SelfJudge
 
     rows = [json.loads(line) for line in (ROOT / "data" / "gsm8k" / "train_sample.jsonl").open()][:n]
     questions = [r["question"] for r in rows]
     answers = [r["answer"].replace("#### ", "The answer is ") for r in rows]
-    judge = SelfJudge("default", max_new_tokens=tokens)
+    judge = SelfJudge(model, max_new_tokens=tokens)
     judge.check(answers[0], prompt=questions[0])  # load the model
     start = time.perf_counter()
     alone = [judge.check(a, prompt=q) for a, q in zip(answers, questions)]
@@ -54,12 +57,31 @@ def self_judge_speed(n: int, tokens: int) -> None:
     print(f"SelfJudge, {n} answers x 4 verifiers, {tokens} tokens: one by one {alone_s:6.1f} s, "
           f"batched {batch_s:6.1f} s ({alone_s / batch_s:.2f}x; {same}/{n} equal scores; "
           f"mean score {sum(r.score for r in together) / n:.2f})")
+    if judge.lm.backend != "llama_cpp":
+        return
+    share = llama_cpp._SHARE
+    llama_cpp._SHARE = 1 << 30  # no prompt shares a prefix: each is decoded whole (the code before sharing)
+    try:
+        start = time.perf_counter()
+        whole = judge.check_batch(answers, prompts=questions)
+        whole_s = time.perf_counter() - start
+    finally:
+        llama_cpp._SHARE = share
+    ids = [judge.backend._encode(p) for a, q in zip(answers, questions) for p in judge.prompts_for(a, q)]
+    total = sum(map(len, ids))
+    decoded = total - sum(k for _, k in llama_cpp._share_plan(ids, share).values())
+    same = sum(a.score == b.score for a, b in zip(whole, together))
+    print(f"SelfJudge batched on llama.cpp, {n} answers: shared prefixes {batch_s:6.1f} s ({decoded} prompt tokens "
+          f"decoded), every prompt whole {whole_s:6.1f} s ({total}): {whole_s / batch_s:.2f}x; "
+          f"{same}/{n} equal scores")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="reward throughput")
     parser.add_argument("--judge", type=int, default=8, help="answers for the SelfJudge timing (0 skips it)")
     parser.add_argument("--judge-tokens", type=int, default=64)
+    parser.add_argument("--judge-model", default="default",
+                        help="'default' or a .gguf file (on llama.cpp, prefix sharing is timed too)")
     args = parser.parse_args()
     math = MathAnswer()
     math.check("\\boxed{1}", reference="1")  # start the worker pool
@@ -96,7 +118,7 @@ def main() -> None:
     print(f"bare `{sandbox_python()} -I -c pass` start-up: {bare_s * 1000:6.1f} ms")
     print(f"sandbox cost / bare interpreter start      : {sandbox_s / bare_s:6.2f}x")
     if args.judge:
-        self_judge_speed(args.judge, args.judge_tokens)
+        self_judge_speed(args.judge, args.judge_tokens, args.judge_model)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ What the engine needs, measured against the torch path on the same file (see
   outputs are captured (with embeddings on, every token of a batch becomes an output row);
 - the LM head as a float32 tensor: ``output.weight`` (``token_embd.weight`` when tied) dequantized
   from the file with the ``gguf`` package, once, the first time a latent update needs it;
-- one sequence id per prompt row in one context: a prompt is prefilled once, and each continuation
+- one sequence id per prompt row in one context: a prompt is prefilled once (a prompt that starts with
+  at least ``_SHARE`` tokens of another's copies that one's cells and decodes only the rest: the
+  self-judge's four checks of one answer, or repeated prompts, cost little more than one), and each continuation
   first drops that row's previous answer (``llama_memory_seq_rm`` back to the prompt's length); a
   row continued several times in one call forks its prompt into spare sequences
   (``llama_memory_seq_cp``), and a context too small for a continuation is rebuilt larger;
@@ -47,6 +49,7 @@ __all__ = ["LlamaCppModel", "LlamaPromptCache", "load_llama_cpp"]
 _log = logging.getLogger("latentseek_agents.llama_cpp")
 _BATCH = 512          # tokens per llama_decode call (n_batch = n_ubatch)
 _ROOM = 1024          # default tokens reserved per row after its prompt when the caller gives none
+_SHARE = 16           # fewest prompt tokens worth copying from another row's cells instead of decoding them
 _LOG_CALLBACK: Any = None  # kept alive for as long as llama.cpp may call it
 _last_error = threading.local()  # llama.cpp's last error line in this thread (for our exceptions)
 
@@ -161,6 +164,8 @@ class LlamaPromptCache:
         prompts: the prompts' token ids (to rebuild a larger context when a continuation needs one).
         last_logits: float32 next-token logits after each prompt, shape [B, V].
         last_hidden: float32 hidden state at each prompt's last position, shape [B, d].
+        decoded: prompt tokens llama.cpp decoded to build it (fewer than ``sum(lengths)`` where
+            prompts share a prefix).
     """
 
     lengths: list[int]
@@ -168,6 +173,63 @@ class LlamaPromptCache:
     last_logits: Any
     last_hidden: Any
     context: _Context = field(repr=False, default=None)  # type: ignore[assignment]
+    decoded: int = 0
+
+
+def _common_length(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading tokens ``a`` and ``b`` have in common."""
+    n = min(len(a), len(b))
+    k = 0
+    while k < n and a[k] == b[k]:
+        k += 1
+    return k
+
+
+def _share_plan(prompts: Sequence[Sequence[int]], least: int = _SHARE) -> dict[int, tuple[int, int]]:
+    """Rows that can start from another row's cells: ``row -> (source row, tokens shared)``.
+
+    A row shares the longest prefix it has with any other row (its neighbour in sorted order), taken
+    from the source highest up that holds it, so rows of one prefix copy one source. At least
+    ``least`` tokens are shared, never a row's last token (decoding it gives the row's logits).
+    Sources come before their rows in :func:`_share_waves`' order.
+
+    Example:
+        >>> _share_plan([[1, 2, 3, 4], [9], [1, 2, 3, 5], [1, 2, 3, 4]], least=2) == {2: (0, 3), 3: (0, 3)}
+        True
+    """
+    order = sorted(range(len(prompts)), key=lambda r: tuple(prompts[r]))
+    plan: dict[int, tuple[int, int]] = {}
+    for previous, row in zip(order, order[1:]):
+        shared = min(_common_length(prompts[previous], prompts[row]), len(prompts[row]) - 1)
+        if shared < least:
+            continue
+        source = previous
+        while source in plan and plan[source][1] >= shared:  # the source's own source holds these cells too
+            source = plan[source][0]
+        plan[row] = (source, shared)
+    return plan
+
+
+def _share_waves(count: int, plan: dict[int, tuple[int, int]]) -> list[list[int]]:
+    """The rows in decoding order: rows without a source first, then each row after its source.
+
+    Example:
+        >>> _share_waves(4, {2: (0, 3), 3: (2, 3)})
+        [[0, 1], [2], [3]]
+    """
+    depth: dict[int, int] = {}
+
+    def level(row: int) -> int:
+        if row not in depth:
+            depth[row] = 0 if row not in plan else level(plan[row][0]) + 1
+        return depth[row]
+
+    waves: list[list[int]] = []
+    for row in range(count):
+        d = level(row)
+        waves.extend([] for _ in range(d + 1 - len(waves)))
+        waves[d].append(row)
+    return waves
 
 
 class LlamaCppModel:
@@ -265,7 +327,11 @@ class LlamaCppModel:
     def prefill(self, prompts: Sequence[Sequence[int]], room: int | None = None,
                 spare: int = 0) -> LlamaPromptCache:
         """Encode each prompt once into its own sequence; ``room`` tokens per row are kept for answers,
-        and ``spare`` more sequences for forks (a row continued several times in one call)."""
+        and ``spare`` more sequences for forks (a row continued several times in one call).
+
+        A prompt that shares a prefix with another (:func:`_share_plan`) copies that prompt's cells
+        (``llama_memory_seq_cp``, then ``llama_memory_seq_rm`` past the prefix) and decodes the rest.
+        """
         import numpy as np
 
         longest = max(len(p) for p in prompts)
@@ -275,11 +341,19 @@ class LlamaCppModel:
         per_seq = -(-(longest + room) // 256) * 256
         with self.lock:
             context = _Context(self, len(prompts) + spare, per_seq)
-            rows = {r: list(p) for r, p in enumerate(prompts)}
-            outs = self._feed(context, rows, dict.fromkeys(rows, 0), hidden=True)
+            plan = _share_plan(prompts, _SHARE)
+            outs: dict[int, tuple[Any, Any]] = {}
+            for wave in _share_waves(len(prompts), plan):
+                start = {r: plan[r][1] if r in plan else 0 for r in wave}
+                for r in wave:
+                    if r in plan:  # the source's cells, cut back to the shared prefix
+                        self.lib.llama_memory_seq_cp(context.memory, plan[r][0], r, -1, -1)
+                        self.lib.llama_memory_seq_rm(context.memory, r, start[r], -1)
+                outs |= self._feed(context, {r: list(prompts[r][start[r]:]) for r in wave}, start, hidden=True)
         return LlamaPromptCache(lengths=[len(p) for p in prompts], prompts=[list(p) for p in prompts],
                                 last_logits=np.stack([outs[r][0] for r in range(len(prompts))]),
-                                last_hidden=np.stack([outs[r][1] for r in range(len(prompts))]), context=context)
+                                last_hidden=np.stack([outs[r][1] for r in range(len(prompts))]), context=context,
+                                decoded=sum(len(p) for p in prompts) - sum(shared for _, shared in plan.values()))
 
     def _fit(self, prompt: LlamaPromptCache, cells: int, sequences: int) -> None:
         """Rebuild the prompts' context (re-prefilled) when it has fewer than ``cells`` per sequence or

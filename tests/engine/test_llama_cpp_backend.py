@@ -7,6 +7,7 @@ import torch
 from latentseek_agents import BestOfN, LatentSeek, LatentSeekConfig, SelfConsistency, load_model
 from latentseek_agents import backends
 from latentseek_agents.backends import resolve_backend
+from latentseek_agents.backends.llama_cpp import _share_plan, _share_waves
 from latentseek_agents.cancel import Cancelled, cancel_scope
 from latentseek_agents.generation import continue_decoding, generate, next_token_logits, prefill
 from latentseek_agents.gguf_models import GGUFError
@@ -59,6 +60,31 @@ def test_unknown_backend_is_refused_everywhere():
         ModelSpec(backend="onnx")
 
 
+# ---------------------------------------------------------------- which prompts share a prefix (no model)
+def test_prompts_share_their_longest_common_prefix_from_one_source():
+    question = list(range(100, 140))
+    checks = [question + [1, 2, 3], question + [1, 2, 4], question + [5], question + [1, 2, 3]]  # one answer's
+    other = list(range(100, 120)) + [7, 8]  # shares 20 tokens with every check (and sorts before them)
+    plan = _share_plan(checks + [other, [9] * 30], least=16)
+    assert plan[1] == (0, 42) and plan[3] == (0, 42)  # the duplicate keeps its last token to decode
+    assert plan[2] == (0, 40)  # the checks copy one source, not each other
+    assert plan[0] == (4, 20)  # which itself copies the 20 tokens it shares with the other prompt
+    assert 4 not in plan and 5 not in plan  # decoded whole: a source, and a prompt with nothing in common
+    assert _share_waves(6, plan) == [[4, 5], [0], [1, 2, 3]]  # every source before the rows that copy it
+
+
+def test_a_prefix_shorter_than_the_least_worth_copying_is_decoded_again():
+    assert _share_plan([[1, 2, 3, 4], [1, 2, 3, 5]], least=4) == {}
+    assert _share_plan([[1, 2, 3, 4], [1, 2, 3, 5]], least=3) == {1: (0, 3)}
+
+
+def test_nested_prompts_copy_the_longest_source_one_wave_after_another():
+    rows = [[1] * 10, [1] * 20, [1] * 30]
+    plan = _share_plan(rows, least=5)
+    assert plan == {1: (0, 10), 2: (1, 20)}
+    assert _share_waves(3, plan) == [[0], [1], [2]]
+
+
 # ---------------------------------------------------------------- against torch on real weights
 @pytest.fixture(scope="module")
 def pair():
@@ -104,6 +130,20 @@ def test_a_continuation_reuses_the_prompt_and_equals_re_encoding_it(pair, prompt
     # The model goes on after the prefix (it does not repeat it). Exact identity beyond a few tokens is not
     # promised: numerics depend on batch shape and on where the KV cells sit, as with int8 on torch.
     assert from_prefix[:3] == first[6:9]
+
+
+def test_prompts_sharing_a_prefix_decode_it_once_and_read_as_if_alone(pair, prompt):
+    llama = pair[0]
+    tails = [llama.tokenizer.encode(t, add_special_tokens=False) for t in ("Let me think.", "The answer is")]
+    rows = [prompt, prompt + tails[0], prompt + tails[1], prompt]  # the prompt, two ways on, and again
+    cached = prefill(llama, rows, room=16)
+    assert cached.decoded == len(prompt) + len(tails[0]) + len(tails[1]) + 1  # the repeat decodes its last token
+    for r, row in enumerate(rows):
+        alone = prefill(llama, [row], room=16)
+        logits, own = torch.from_numpy(cached.last_logits[r]), torch.from_numpy(alone.last_logits[0])
+        assert int(logits.argmax()) == int(own.argmax())
+        assert torch.nn.functional.cosine_similarity(logits, own, dim=0) > 0.999  # the copied cells hold the prefix
+        assert continue_decoding(llama, cached, [r], 8)[0].tokens[:4] == continue_decoding(llama, alone, [0], 8)[0].tokens[:4]
 
 
 def test_a_continuation_larger_than_the_room_grows_the_context(pair, prompt):
