@@ -3,7 +3,8 @@ UnitTests sandbox's cost per run, with a plain subprocess start as the baseline,
 the default model judging B answers one by one against one batched call, and on llama.cpp the batched
 call with its prompts' shared prefixes decoded once against each prompt decoded whole.
 
-    python benchmarks/reward_speed.py [--judge 8 --judge-tokens 64 --judge-model default]   # --judge 0 skips SelfJudge
+    python benchmarks/reward_speed.py [--judge 8 --judge-tokens 64 --judge-model default --judge-threads 1]
+    # --judge 0 skips SelfJudge; --judge-threads loads the judge on llama.cpp with that many threads
 """
 
 from __future__ import annotations
@@ -36,16 +37,18 @@ def in_thread(fn):
     return box["v"]
 
 
-def self_judge_speed(n: int, tokens: int, model: str = "default") -> None:
+def self_judge_speed(n: int, tokens: int, model: str = "default", threads: int | None = None) -> None:
     """SelfJudge over n GSM8K answers: one ``check`` each vs one ``check_batch`` (same run); on
     llama.cpp also ``check_batch`` with every prompt decoded whole (no shared prefix)."""
+    from latentseek_agents import load_model
     from latentseek_agents.backends import llama_cpp
     from latentseek_agents.rewards import SelfJudge
 
     rows = [json.loads(line) for line in (ROOT / "data" / "gsm8k" / "train_sample.jsonl").open()][:n]
     questions = [r["question"] for r in rows]
     answers = [r["answer"].replace("#### ", "The answer is ") for r in rows]
-    judge = SelfJudge(model, max_new_tokens=tokens)
+    judge = SelfJudge(model if threads is None else load_model(model, backend="llama_cpp", n_threads=threads),
+                      max_new_tokens=tokens)
     judge.check(answers[0], prompt=questions[0])  # load the model
     start = time.perf_counter()
     alone = [judge.check(a, prompt=q) for a, q in zip(answers, questions)]
@@ -82,6 +85,7 @@ def main() -> None:
     parser.add_argument("--judge-tokens", type=int, default=64)
     parser.add_argument("--judge-model", default="default",
                         help="'default' or a .gguf file (on llama.cpp, prefix sharing is timed too)")
+    parser.add_argument("--judge-threads", type=int, default=None, help="llama.cpp threads of the judge")
     args = parser.parse_args()
     math = MathAnswer()
     math.check("\\boxed{1}", reference="1")  # start the worker pool
@@ -118,7 +122,7 @@ def main() -> None:
     print(f"bare `{sandbox_python()} -I -c pass` start-up: {bare_s * 1000:6.1f} ms")
     print(f"sandbox cost / bare interpreter start      : {sandbox_s / bare_s:6.2f}x")
     if args.judge:
-        self_judge_speed(args.judge, args.judge_tokens, args.judge_model)
+        self_judge_speed(args.judge, args.judge_tokens, args.judge_model, args.judge_threads)
 
 
 if __name__ == "__main__":
