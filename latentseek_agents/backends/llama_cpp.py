@@ -188,8 +188,9 @@ def _common_length(a: Sequence[int], b: Sequence[int]) -> int:
 def _share_plan(prompts: Sequence[Sequence[int]], least: int = _SHARE) -> dict[int, tuple[int, int]]:
     """Rows that can start from another row's cells: ``row -> (source row, tokens shared)``.
 
-    A row shares the longest prefix it has with any other row (its neighbour in sorted order), taken
-    from the source highest up that holds it, so rows of one prefix copy one source. At least
+    A row shares the longest prefix it has with any row that sorts before it (that is, with the row just
+    before it in sorted order), taken from the source highest up that holds it, so rows of one prefix
+    copy one source. At least
     ``least`` tokens are shared, never a row's last token (decoding it gives the row's logits).
     Sources come before their rows in :func:`_share_waves`' order.
 
