@@ -124,6 +124,14 @@ class _Context:
             self.lib.llama_set_embeddings(self.ctx, on)
             self.embeddings = on
 
+    def copy(self, source: int, target: int, keep: int | None = None) -> None:
+        """Make sequence ``target`` hold ``source``'s cells (its own dropped), only the first ``keep``
+        positions when given (``llama_memory_seq_rm`` / ``llama_memory_seq_cp``)."""
+        self.lib.llama_memory_seq_rm(self.memory, target, -1, -1)
+        self.lib.llama_memory_seq_cp(self.memory, source, target, -1, -1)
+        if keep is not None:
+            self.lib.llama_memory_seq_rm(self.memory, target, keep, -1)
+
     def decode(self, entries: Sequence[tuple[int, int, int, bool]]) -> None:
         """Decode ``(token, position, sequence, output)`` entries (at most ``_BATCH`` at once)."""
         batch = self.batch
@@ -190,8 +198,8 @@ def _share_plan(prompts: Sequence[Sequence[int]], least: int = _SHARE) -> dict[i
 
     A row shares the longest prefix it has with any row that sorts before it (that is, with the row just
     before it in sorted order), taken from the source highest up that holds it, so rows of one prefix
-    copy one source. At least
-    ``least`` tokens are shared, never a row's last token (decoding it gives the row's logits).
+    copy one source. At least ``least`` tokens are shared, never a row's last token (decoding it gives
+    the row's logits).
     Sources come before their rows in :func:`_share_waves`' order.
 
     Example:
@@ -330,8 +338,8 @@ class LlamaCppModel:
         """Encode each prompt once into its own sequence; ``room`` tokens per row are kept for answers,
         and ``spare`` more sequences for forks (a row continued several times in one call).
 
-        A prompt that shares a prefix with another (:func:`_share_plan`) copies that prompt's cells
-        (``llama_memory_seq_cp``, then ``llama_memory_seq_rm`` past the prefix) and decodes the rest.
+        A prompt that shares a prefix with another (:func:`_share_plan`) copies that prompt's cells up
+        to the prefix's end (``_Context.copy``) and decodes the rest.
         """
         import numpy as np
 
@@ -348,8 +356,7 @@ class LlamaCppModel:
                 start = {r: plan[r][1] if r in plan else 0 for r in wave}
                 for r in wave:
                     if r in plan:  # the source's cells, cut back to the shared prefix
-                        self.lib.llama_memory_seq_cp(context.memory, plan[r][0], r, -1, -1)
-                        self.lib.llama_memory_seq_rm(context.memory, r, start[r], -1)
+                        context.copy(plan[r][0], r, keep=start[r])
                 outs |= self._feed(context, {r: list(prompts[r][start[r]:]) for r in wave}, start, hidden=True)
         return LlamaPromptCache(lengths=[len(p) for p in prompts], prompts=[list(p) for p in prompts],
                                 last_logits=np.stack([outs[r][0] for r in range(len(prompts))]),
@@ -403,8 +410,7 @@ class LlamaCppModel:
                     self.lib.llama_memory_seq_rm(memory, r, prompt.lengths[r], -1)
             for k, r in enumerate(rows):
                 if seq[k] != r:  # a fork: the prompt's cells copied into a spare sequence
-                    self.lib.llama_memory_seq_rm(memory, seq[k], -1, -1)
-                    self.lib.llama_memory_seq_cp(memory, r, seq[k], -1, -1)
+                    context.copy(r, seq[k])
             position = [prompt.lengths[r] for r in rows]
             if prefixes is None:
                 state = [(prompt.last_logits[r], prompt.last_hidden[r]) for r in rows]
