@@ -14,8 +14,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
+from .validation import check_int
+
 __all__ = ["EXTRACTORS", "extract_answer", "last_boxed", "json_final_answer", "answer_is", "gsm8k_gold", "majority",
-           "answer_key", "vote_key", "vote_shares"]
+           "vote_decided", "answer_key", "vote_key", "vote_shares"]
 
 Extractor = Literal["last_boxed", "json", "answer_is", "auto", "full"]
 EXTRACTORS = ("last_boxed", "json", "answer_is", "auto", "full")
@@ -175,3 +177,29 @@ def majority(texts: Sequence[str]) -> int:
         return 0
     top = max(counts.values())
     return next(i for i, key in enumerate(keys) if key is not None and counts[key] == top)
+
+
+def vote_decided(texts: Sequence[str], remaining: int) -> bool:
+    r"""Whether ``remaining`` more texts, whatever they answer, can no longer change :func:`majority`'s
+    winner among ``texts`` (so a vote may stop drawing: the answer is the one the full vote returns).
+
+    The leader must stay ahead of every other answer, and of one not seen yet, even if all the
+    remaining texts vote for it; a tie still goes to the answer that appeared first.
+
+    Example:
+        >>> vote_decided(["\\boxed{5}", "\\boxed{5}", "\\boxed{3}"], 1), vote_decided(["\\boxed{5}", "\\boxed{3}"], 1)
+        (True, False)
+    """
+    check_int("remaining", remaining, 0)
+    if remaining == 0:
+        return True
+    keys = [vote_key(t) for t in texts]
+    counts = _counts(keys)
+    leader = keys[majority(texts)] if counts else None
+    if leader is None:  # nothing has a vote yet
+        return False
+    lead, first = counts[leader], keys.index(leader)
+    if remaining > lead:  # an answer not seen yet could still pass it
+        return False
+    return all(votes + remaining < lead or (votes + remaining == lead and keys.index(key) > first)
+               for key, votes in counts.items() if key != leader)

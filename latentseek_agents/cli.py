@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="latentseek (default), best_of_n (the greedy answer, then samples until the reward "
                             "passes) or self_consistency (a vote of max_iters + 1 samples; no reward needed): "
                             "the same budget, see the README's first section")
+    solve.add_argument("--stop-when-decided", action="store_true",
+                       help="with --method self_consistency: stop sampling once the rest could not change the "
+                            "vote's winner (the same answer, fewer samples)")
     ModelSpec.add_options(solve)
     add_config_options(solve)
     solve.add_argument("--judge-tokens", type=_positive_int, default=JUDGE_TOKENS,
@@ -210,6 +213,8 @@ def _solve(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if not args.question.strip():
         raise ValueError("question must be a non-empty string, got an empty string")
+    if args.stop_when_decided and args.method != "self_consistency":
+        raise ValueError(f"--stop-when-decided applies to --method self_consistency, got --method {args.method}")
     if args.trace:
         _writable_file(args.trace, "--trace")
     spec = ModelSpec.from_args(args)
@@ -224,8 +229,10 @@ def _solve(args: argparse.Namespace) -> int:
     reward: Any = MathAnswer(extract="auto") if args.reference else None  # None: the method's own default
     if reward is None and args.method != "self_consistency":  # a vote needs no reward
         reward = SelfJudge(lm, max_new_tokens=args.judge_tokens)
-    kind = {"latentseek": LatentSeek, "best_of_n": BestOfN, "self_consistency": SelfConsistency}[args.method]
-    seeker = kind(lm, reward=reward, config=config)
+    if args.method == "self_consistency":
+        seeker: LatentSeek = SelfConsistency(lm, reward=reward, config=config, stop_when_decided=args.stop_when_decided)
+    else:
+        seeker = {"latentseek": LatentSeek, "best_of_n": BestOfN}[args.method](lm, reward=reward, config=config)
     most = config.max_generations  # one per attempt, the same for every method
     bar = tqdm(total=most, desc=args.method, unit="attempt", disable=args.no_progress, file=sys.stderr)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 __all__ = ["Attempt", "SearchEvent", "SeekResult", "STOP_REASONS", "choose"]
 
-STOP_REASONS = ("threshold", "max_iters", "no_latents", "reward_skipped")
+STOP_REASONS = ("threshold", "max_iters", "no_latents", "reward_skipped", "decided")
 
 
 @dataclass
@@ -112,7 +112,8 @@ class SeekResult:
         stop_reason: ``"threshold"`` (a score passed), ``"max_iters"`` (budget spent),
             ``"no_latents"`` (the first answer was too short to optimize) or ``"reward_skipped"``
             (the reward skipped the first answer, e.g. a math check without a reference: there
-            is nothing to optimize against).
+            is nothing to optimize against), or, for ``SelfConsistency(stop_when_decided=True)``,
+            ``"decided"`` (the remaining samples could not change the vote's winner).
         prompt_tokens: tokens of the rendered prompt.
         seconds: wall time of the whole solve.
         chosen: index in ``trace`` of the returned attempt (see :func:`choose`).

@@ -14,7 +14,8 @@ that runs one runs the others.
   passes (or skips); return the best-scoring answer.
 * :class:`SelfConsistency`: K + 1 samples at ``temperature``; the most common final answer wins (ties
   to the earliest). No reward is needed; one given scores every sample for the record, and never
-  stops the vote early.
+  stops the vote early. With ``stop_when_decided=True`` it stops drawing once the remaining samples
+  could no longer change the winner: the same answer for fewer samples.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import time
 from collections.abc import Generator
 from typing import Any
 
-from .answers import majority
+from .answers import majority, vote_decided
 from .cancel import cancel_scope
 from .config import SAMPLE_TEMPERATURE, LatentSeekConfig
 from .result import Attempt, SearchEvent
@@ -92,9 +93,15 @@ class _Sampler(LatentSeek):
                     item.stop_reason = "reward_skipped"
                 elif iteration == last:
                     item.stop_reason = "max_iters"
+                elif self._decided(item.trace, last - iteration):
+                    item.stop_reason = "decided"
                 if item.stop_reason is not None:
                     yield SearchEvent("result", i, result=self._result(item))
             active = [i for i in active if batch[i].stop_reason is None]
+
+    def _decided(self, trace: list[Attempt], remaining: int) -> bool:
+        """Whether ``remaining`` more generations can no longer change what a problem returns."""
+        return False
 
 
 class BestOfN(_Sampler):
@@ -128,6 +135,10 @@ class SelfConsistency(_Sampler):
         model, config, tokenizer: as for :class:`~latentseek_agents.seek.LatentSeek`.
         reward: optional; it scores each sample for the record (the vote never consults it).
         temperature: the samples' temperature (> 0).
+        stop_when_decided: stop drawing samples once the rest could not change the winner even if
+            they all agreed (:func:`~latentseek_agents.answers.vote_decided`; ``stop_reason``
+            ``"decided"``). The answer is the full vote's; the samples drawn are the full vote's first
+            ones. Off by default: the full vote of K + 1, the paper's baseline.
 
     Example:
         >>> from latentseek_agents import LatentSeekConfig, SelfConsistency
@@ -135,15 +146,30 @@ class SelfConsistency(_Sampler):
         >>> result = voter.solve("What is 6 * 7?")                                     # doctest: +SKIP
         >>> result.answer, len(result.trace)                                            # doctest: +SKIP
         ('42', 5)
+        >>> quick = SelfConsistency("default", config=LatentSeekConfig(max_iters=4),
+        ...                         stop_when_decided=True)                             # doctest: +SKIP
+        >>> quick.solve("What is 6 * 7?").stop_reason  # 3 agreeing samples of 5 decide it  # doctest: +SKIP
+        'decided'
     """
 
     greedy_first = False
     stops_on_pass = False
 
     def __init__(self, model: Any = None, reward: RewardLike | None = None, config: LatentSeekConfig | None = None,
-                 *, tokenizer: Any = None, temperature: float = SAMPLE_TEMPERATURE) -> None:
+                 *, tokenizer: Any = None, temperature: float = SAMPLE_TEMPERATURE,
+                 stop_when_decided: bool = False) -> None:
         super().__init__(model, reward if reward is not None else _not_scored, config, tokenizer=tokenizer,
                          temperature=temperature)
+        if not isinstance(stop_when_decided, bool):
+            raise ValueError(f"stop_when_decided must be a bool, got {stop_when_decided!r}")
+        self.stop_when_decided = stop_when_decided
+
+    def __repr__(self) -> str:
+        decided = ", stop_when_decided=True" if self.stop_when_decided else ""
+        return super().__repr__()[:-1] + decided + ")"
+
+    def _decided(self, trace: list[Attempt], remaining: int) -> bool:
+        return self.stop_when_decided and vote_decided([a.text for a in trace], remaining)
 
     def _choose(self, trace: list[Attempt]) -> int:
         return majority([a.text for a in trace])

@@ -123,3 +123,22 @@ def test_judge_budget_scores_every_budget_from_one_generation_and_resumes(tiny_m
     assert "3 answers" in again.stdout and "1 answer(s) too long for the judge's context" in again.stdout
     bad = subprocess.run(command[:-2] + ["--budgets", "0,8", "--out", str(out_file)], capture_output=True, text=True)
     assert bad.returncode == 2 and "--budgets" in bad.stderr
+
+
+def test_vote_early_stop_replays_recorded_votes():
+    results = ROOT / "cookbook" / "results" / "qwen_coder_1p5b" / "gsm8k_llamacpp_self_consistency_k7_rows1-42.jsonl"
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "vote_early_stop.py"), "--replay", str(results)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "42 votes of 8 samples" in out.stdout and "draws 248 of 336 samples" in out.stdout
+    assert "recorded choice reproduced on 42 of 42" in out.stdout
+
+
+def test_vote_early_stop_runs_both_votes_in_one_run(tiny_model_dir):
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "vote_early_stop.py"), "--data",
+                          str(ROOT / "data" / "gsm8k" / "test_dev.jsonl"), "--limit", "2", "--max-iters", "2",
+                          "--max-new-tokens", "8", "--model", str(tiny_model_dir), "--backend", "torch"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "full vote: 6 samples" in out.stdout  # a random model writes no answer: neither vote stops early
+    assert "stop when decided: 6 samples" in out.stdout and "ratios full / stopped: samples 1.00x" in out.stdout

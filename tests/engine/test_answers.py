@@ -1,9 +1,21 @@
 """Final-answer extraction (shared by the engine's SeekResult.answer and MathAnswer)."""
 
+import itertools
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from latentseek_agents.answers import answer_is, extract_answer, gsm8k_gold, json_final_answer, last_boxed
+from latentseek_agents.answers import (
+    answer_is,
+    extract_answer,
+    gsm8k_gold,
+    json_final_answer,
+    last_boxed,
+    majority,
+    vote_decided,
+    vote_key,
+)
 
 
 def test_last_boxed_wins_and_braces_are_matched():
@@ -72,3 +84,32 @@ def test_pathological_boxes_are_read_in_one_pass():
     assert last_boxed("\\boxed{" * 20_000) is None  # 140 kB of unclosed boxes (was ~98 s)
     assert last_boxed("\\boxed{" * 5_000 + "}" * 5_000) == ""  # the innermost, latest-opened box
     assert last_boxed("\\boxed{a \\boxed{b}}") == "b"
+
+
+def test_a_vote_is_decided_once_no_remaining_samples_could_change_its_winner():
+    five, three, none = "\\boxed{5}", "so \\boxed{3.0}", "no answer"
+    assert vote_decided([five, five, three], 1)  # 2 against 1 + 1: a tie, and 5 came first
+    assert not vote_decided([three, five, five], 1)  # the same counts, but a tie would go to 3
+    assert not vote_decided([five, five], 3)  # three unseen votes for one new answer would beat 5
+    assert vote_decided([five, five, none], 2)  # a new answer could only tie, after 5
+    assert not vote_decided([none, none], 1)  # nothing has a vote yet
+    assert vote_decided([none], 0) and vote_decided([], 0)  # nothing left to draw: it is what it is
+
+
+def _winner(texts):
+    return vote_key(texts[majority(texts)]) if texts else None
+
+
+def test_a_decided_vote_returns_what_every_possible_rest_of_it_would():
+    answers = ["\\boxed{1}", "\\boxed{2}", "no answer"]  # prefixes use these; the rest may also bring a new one
+    for length in range(5):
+        for prefix in itertools.product(answers, repeat=length):
+            for remaining in range(4):
+                rests = itertools.product(answers + ["\\boxed{3}"], repeat=remaining)
+                unchanged = all(_winner(list(prefix) + list(rest)) == _winner(list(prefix)) for rest in rests)
+                assert vote_decided(list(prefix), remaining) == unchanged, (prefix, remaining)
+
+
+def test_the_remaining_count_must_be_a_non_negative_int():
+    with pytest.raises(ValueError, match="remaining must be an integer >= 0, got -1"):
+        vote_decided(["\\boxed{1}"], -1)

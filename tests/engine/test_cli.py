@@ -62,6 +62,7 @@ def test_solve_runs_the_sampling_alternatives_at_the_same_budget(capsys, model_d
     (["--max-iters", "-1"], "max_iters must be an integer >= 0, got -1"),
     (["--device", "tpu"], "device must be"),
     (["--dtype", "int4"], "dtype must be one of"),
+    (["--stop-when-decided"], "--stop-when-decided applies to --method self_consistency, got --method latentseek"),
 ])
 def test_bad_settings_exit_2_with_the_reason(capsys, model_dir, args, message):
     code, _, err = run(capsys, "solve", "What is 2 + 3?", "--model", model_dir, *args)

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from latentseek_agents import LatentSeek, LatentSeekConfig, load_model
+from latentseek_agents import LatentSeek, LatentSeekConfig, SelfConsistency, load_model
 from latentseek_agents.backends import is_llama_cpp_available
 from latentseek_agents.cli import main
 from latentseek_agents.generation import generate
@@ -58,9 +58,28 @@ def test_latentseek_runs_end_to_end_with_the_papers_settings(default_lm):
         assert update.changed_positions > 0  # lr 0.03 moves a 135M model's tokens (method.md)
 
 
+def test_a_vote_stops_once_decided_with_the_full_votes_answer(default_lm):
+    config = LatentSeekConfig(max_iters=6, max_new_tokens=24, prompt_style="none")
+    question = "Repeat exactly: The answer is 5."  # a 135M model mostly does: the samples agree
+    full = SelfConsistency(default_lm, config=config, temperature=0.5).solve(question)
+    quick = SelfConsistency(default_lm, config=config, temperature=0.5, stop_when_decided=True).solve(question)
+    assert full.stop_reason == "max_iters" and len(full.trace) == 7
+    assert quick.stop_reason == "decided" and len(quick.trace) < 7
+    assert [a.text for a in quick.trace] == [a.text for a in full.trace[:len(quick.trace)]]  # the same draws
+    assert quick.answer == full.answer == "5" and quick.text == full.text
+
+
 def test_cli_json_on_the_default_model(default_lm, capsys):
     code = main(["solve", "What is 12 + 30?", "--reference", "42", "--max-iters", "1",
                  "--max-new-tokens", "24", "--json", "--no-progress", "--backend", default_lm.backend])
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     assert len(data["trace"]) == data["iterations"] + 1 <= 2
+
+
+def test_cli_vote_stops_once_decided_when_asked(default_lm, capsys):
+    code = main(["solve", "Repeat exactly: The answer is 5.", "--method", "self_consistency", "--stop-when-decided",
+                 "--prompt-style", "none", "--max-iters", "6", "--max-new-tokens", "24", "--json", "--no-progress",
+                 "--backend", default_lm.backend])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["stop_reason"] == "decided" and len(data["trace"]) < 7 and data["answer"] == "5"

@@ -66,6 +66,18 @@ def test_self_consistency_needs_no_reward(tiny_lm):
     assert all(a.summary()["score"] is None for a in result.trace)  # no score is claimed
 
 
+def test_a_vote_without_answers_is_never_decided_early(tiny_lm):
+    voter = SelfConsistency(tiny_lm, config=LatentSeekConfig(max_iters=3, **FAST), stop_when_decided=True)
+    result = voter.solve("What is 2 + 3?")  # a random model writes no final answer: nothing has a vote
+    assert len(result.trace) == 4 and result.stop_reason == "max_iters"
+    assert "stop_when_decided=True" in repr(voter)
+
+
+def test_stop_when_decided_must_be_a_bool(tiny_lm):
+    with pytest.raises(ValueError, match="stop_when_decided must be a bool, got 'yes'"):
+        SelfConsistency(tiny_lm, stop_when_decided="yes")
+
+
 def test_a_batch_stops_each_problem_on_its_own(tiny_lm):
     sampler = BestOfN(tiny_lm, lambda text, reference: float(reference == "easy"), LatentSeekConfig(max_iters=2, **FAST))
     easy, hard = sampler.solve_batch(["What is 2 + 3?", "What is 4 + 4?"], ["easy", "hard"])
