@@ -137,8 +137,9 @@ class SelfConsistency(_Sampler):
         temperature: the samples' temperature (> 0).
         stop_when_decided: stop drawing samples once the rest could not change the winner even if
             they all agreed (:func:`~latentseek_agents.answers.vote_decided`; ``stop_reason``
-            ``"decided"``). The answer is the full vote's; the samples drawn are the full vote's first
-            ones. Off by default: the full vote of K + 1, the paper's baseline.
+            ``"decided"``). The answer is the one the full vote of the same samples returns (solved
+            alone, the samples are the full vote's first ones; in a batch, problems still voting draw
+            others once some stop). Off by default: the full vote of K + 1, the paper's baseline.
 
     Example:
         >>> from latentseek_agents import LatentSeekConfig, SelfConsistency
