@@ -3,8 +3,9 @@
 Two ways, both printing figures (nothing is asserted):
 
 * ``--replay FILE ...``: from self-consistency rows already written by ``latentseek bench`` (each row
-  keeps every sample's final answer), how many of the samples a vote stopped once decided would have
-  drawn, per file and in all; its answers are the full vote's by construction (checked on each row).
+  keeps every sample's final answer, newer rows each sample's length too), how many of the samples (and
+  tokens) a vote stopped once decided would have drawn, per file and in all; its answers are the full
+  vote's by construction (checked on each row).
 * ``--data FILE --model M``: both votes on the same problems in one run (the full one first), with
   their samples, decoded tokens, seconds and ratios, and how many answers agree. Solved in one batch,
   the problems that go on after others stop draw other samples than the full vote did, so answers may
@@ -54,6 +55,10 @@ def replay(paths: list[str]) -> None:
               f"{early} of {full} samples ({early / full:.1%}; {full / early:.2f}x fewer), stops early on "
               f"{decided} of {len(rows)}; the same answers by construction (recorded choice reproduced on "
               f"{len(rows) - unlike} of {len(rows)})")
+        if all(len(r.get("tokens_each") or []) == len(r["answers"]) for r in rows):  # rows that keep each length
+            spent = sum(r["tokens"] for r in rows)
+            kept = sum(sum(r["tokens_each"][:drawn(r["answers"])]) for r in rows)
+            print(f"    decoded tokens: {kept} of {spent} ({kept / spent:.1%}; {spent / kept:.2f}x fewer)")
         total_full, total_drawn = total_full + full, total_drawn + early
     if len(paths) > 1 and total_drawn:
         print(f"all files: {total_drawn} of {total_full} samples ({total_drawn / total_full:.1%})")

@@ -1,5 +1,6 @@
 """The benchmark scripts still run (tiny settings; their figures are printed, never asserted)."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -55,8 +56,6 @@ def test_cpu_throughput_script_reports_every_figure_on_a_tiny_model(tiny_model_d
 
 
 def test_compare_results_pairs_files_on_the_same_problems(tmp_path):
-    import json
-
     for name, right in (("fp32", {0, 1, 2}), ("int8", {0, 3})):
         rows = [{"id": str(i), "method": "cot", "reward": "oracle", "correct": i in right, "first_correct": i in right,
                  "attempts": 1, "tokens": 10, "generate_s": 1.0, "update_s": 0.0, "reward_s": 0.0}
@@ -71,8 +70,6 @@ def test_compare_results_pairs_files_on_the_same_problems(tmp_path):
 
 
 def test_compare_results_counts_right_answers_per_budget_and_plots_every_file_on_one_figure(tmp_path):
-    import json
-
     # two searches with K = 2 and a chain of thought (K = 0, a flat line) on three problems
     runs = {"search": [[False, True, True], [False, False, True], [True, True, True]],
             "other": [[False, False, False], [False, True, True], [True, True, True]],
@@ -96,8 +93,6 @@ def test_compare_results_counts_right_answers_per_budget_and_plots_every_file_on
 
 
 def test_judge_budget_scores_every_budget_from_one_generation_and_resumes(tiny_model_dir, tmp_path):
-    import json
-
     out_file, data = tmp_path / "judge.jsonl", tmp_path / "short.jsonl"
     questions = ["What is 2 + 3?", "What is 4 + 4?", "What is 9 - 2?",
                  "Tom has " + "many " * 200 + "apples; how many?"]  # the last one can't fit the judge's context
@@ -142,3 +137,14 @@ def test_vote_early_stop_runs_both_votes_in_one_run(tiny_model_dir):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "full vote: 6 samples" in out.stdout  # a random model writes no answer: neither vote stops early
     assert "stop when decided: 6 samples" in out.stdout and "ratios full / stopped: samples 1.00x" in out.stdout
+
+
+def test_vote_early_stop_counts_tokens_where_rows_keep_each_samples_length(tmp_path):
+    row = {"method": "self_consistency", "answers": ["7", "7", "7", "5", "7"], "chosen": 0,
+           "tokens": 50, "tokens_each": [10, 10, 10, 10, 10]}
+    results = tmp_path / "votes.jsonl"
+    results.write_text(json.dumps(row) + "\n")
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "vote_early_stop.py"), "--replay", str(results)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "draws 3 of 5 samples" in out.stdout and "decoded tokens: 30 of 50" in out.stdout  # 3 of 5 agree

@@ -39,7 +39,7 @@ VOTE_SAMPLES = 4
 # Every row has these fields (a failed row too, with empty values); the runner adds "settings".
 _EMPTY: dict[str, Any] = {
     "correct": False, "first_correct": False, "answer": None, "attempts": 0, "chosen": 0, "tokens": 0,
-    "reward_tokens": 0,
+    "tokens_each": [], "reward_tokens": 0,
     "generate_s": 0.0, "update_s": 0.0, "reward_s": 0.0, "scores": [], "answers": [], "correct_each": [],
     "correct_at": [False], "errors": [], "flipped": [], "judge_paths": {}, "failed": False, "error": None,
 }
@@ -132,6 +132,7 @@ def make_row(problem: BenchProblem, method: str, reward: str, run: MethodRun,
         correct=attempts[chosen].correct, first_correct=attempts[0].correct,
         answer=answers[chosen] if answers else None, answers=answers,
         attempts=len(attempts), chosen=chosen, tokens=sum(a.tokens for a in attempts),
+        tokens_each=[a.tokens for a in attempts],
         reward_tokens=sum(a.reward_tokens for a in attempts),
         generate_s=sum(a.generate_seconds for a in attempts), update_s=sum(a.update_seconds for a in attempts),
         reward_s=sum(a.reward_seconds for a in attempts),

@@ -42,6 +42,7 @@ def test_budgets_are_matched(tiny_lm, tmp_path):
         assert 1 <= row["attempts"] <= CONFIG.max_iters + 1
         assert len(row["scores"]) == row["attempts"] == len(row["correct_each"]) == len(row["answers"])
         assert row["answers"][row["chosen"]] == row["answer"]  # each attempt's final answer, the chosen one's too
+        assert len(row["tokens_each"]) == row["attempts"] and sum(row["tokens_each"]) == row["tokens"] > 0
         assert len(row["correct_at"]) == CONFIG.max_iters + 1
     # Nothing passes on a random model, so every searching method spends its whole budget.
     assert {r["method"]: r["attempts"] for r in rows} == {"cot": 1, "best_of_n": 3, "self_consistency": 3,
