@@ -32,9 +32,13 @@ from latentseek_agents.answers import majority, vote_decided  # noqa: E402
 from latentseek_agents.model_spec import ModelSpec  # noqa: E402
 
 
-def drawn(answers: list[str | None]) -> int:
+def as_texts(answers: list[str | None]) -> list[str]:
+    """Recorded final answers as texts the vote reads them from (no answer: a text without one)."""
+    return [f"\\boxed{{{a}}}" if a is not None else "" for a in answers]
+
+
+def drawn(texts: list[str]) -> int:
     """How many of a full vote's samples (in order) a vote stopped once decided draws."""
-    texts = [f"\\boxed{{{a}}}" if a is not None else "" for a in answers]
     return next(k for k in range(1, len(texts) + 1) if vote_decided(texts[:k], len(texts) - k))
 
 
@@ -46,18 +50,18 @@ def replay(paths: list[str]) -> None:
         if not rows:
             print(f"{path}: no self-consistency rows with per-sample answers")
             continue
-        full = sum(len(r["answers"]) for r in rows)
-        early = sum(drawn(r["answers"]) for r in rows)
-        texts = [[f"\\boxed{{{a}}}" if a is not None else "" for a in r["answers"]] for r in rows]
+        texts = [as_texts(r["answers"]) for r in rows]
+        stops = [drawn(t) for t in texts]
+        full, early = sum(map(len, texts)), sum(stops)
         unlike = sum(majority(t) != r["chosen"] for t, r in zip(texts, rows))
-        decided = sum(drawn(r["answers"]) < len(r["answers"]) for r in rows)
+        decided = sum(stop < len(t) for stop, t in zip(stops, texts))
         print(f"{path}: {len(rows)} votes of {full // len(rows)} samples: a vote stopped once decided draws "
               f"{early} of {full} samples ({early / full:.1%}; {full / early:.2f}x fewer), stops early on "
               f"{decided} of {len(rows)}; the same answers by construction (recorded choice reproduced on "
               f"{len(rows) - unlike} of {len(rows)})")
         if all(len(r.get("tokens_each") or []) == len(r["answers"]) for r in rows):  # rows that keep each length
             spent = sum(r["tokens"] for r in rows)
-            kept = sum(sum(r["tokens_each"][:drawn(r["answers"])]) for r in rows)
+            kept = sum(sum(r["tokens_each"][:stop]) for r, stop in zip(rows, stops))
             print(f"    decoded tokens: {kept} of {spent} ({kept / spent:.1%}; {spent / kept:.2f}x fewer)")
         total_full, total_drawn = total_full + full, total_drawn + early
     if len(paths) > 1 and total_drawn:

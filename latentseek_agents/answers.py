@@ -172,11 +172,14 @@ def majority(texts: Sequence[str]) -> int:
         1
     """
     keys = [vote_key(t) for t in texts]
-    counts = _counts(keys)
-    if not counts:
-        return 0
-    top = max(counts.values())
-    return next(i for i, key in enumerate(keys) if key is not None and counts[key] == top)
+    leader = _leader(_counts(keys))
+    return 0 if leader is None else keys.index(leader)
+
+
+def _leader(counts: Counter[str]) -> str | None:
+    """The answer with the most votes, the one seen first on a tie (``counts`` keeps first-seen order);
+    None when nothing has a vote."""
+    return max(counts, key=counts.__getitem__) if counts else None
 
 
 def vote_decided(texts: Sequence[str], remaining: int) -> bool:
@@ -195,7 +198,7 @@ def vote_decided(texts: Sequence[str], remaining: int) -> bool:
         return True
     keys = [vote_key(t) for t in texts]
     counts = _counts(keys)
-    leader = keys[majority(texts)] if counts else None
+    leader = _leader(counts)
     if leader is None:  # nothing has a vote yet
         return False
     lead, first = counts[leader], keys.index(leader)

@@ -229,10 +229,9 @@ def _solve(args: argparse.Namespace) -> int:
     reward: Any = MathAnswer(extract="auto") if args.reference else None  # None: the method's own default
     if reward is None and args.method != "self_consistency":  # a vote needs no reward
         reward = SelfJudge(lm, max_new_tokens=args.judge_tokens)
-    if args.method == "self_consistency":
-        seeker: LatentSeek = SelfConsistency(lm, reward=reward, config=config, stop_when_decided=args.stop_when_decided)
-    else:
-        seeker = {"latentseek": LatentSeek, "best_of_n": BestOfN}[args.method](lm, reward=reward, config=config)
+    kind = {"latentseek": LatentSeek, "best_of_n": BestOfN, "self_consistency": SelfConsistency}[args.method]
+    options = {"stop_when_decided": True} if args.stop_when_decided else {}  # only a vote takes it (checked above)
+    seeker = kind(lm, reward=reward, config=config, **options)
     most = config.max_generations  # one per attempt, the same for every method
     bar = tqdm(total=most, desc=args.method, unit="attempt", disable=args.no_progress, file=sys.stderr)
 
