@@ -30,6 +30,7 @@ import ctypes
 import hashlib
 import logging
 import os
+import shutil
 import threading
 import weakref
 from collections.abc import Callable, Collection, Sequence
@@ -85,12 +86,15 @@ def _tokenizer_for(path: Path) -> Any:
     if (folder / "tokenizer_config.json").is_file():
         return AutoTokenizer.from_pretrained(str(folder))
     tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    tmp = folder.with_name(f".{key}.{os.getpid()}")
     try:
-        tmp = folder.with_name(f".{key}.{os.getpid()}")
         tokenizer.save_pretrained(str(tmp))
-        os.replace(tmp, folder)
-    except OSError as exc:  # a read-only cache only costs the conversion next time
-        _log.warning("could not cache the tokenizer of %s: %s", path, exc)
+        os.replace(tmp, folder)  # atomic: a reader sees no copy or a whole one
+    except OSError as exc:
+        if not (folder / "tokenizer_config.json").is_file():  # else another process cached it first
+            _log.warning("could not cache the tokenizer of %s: %s", path, exc)  # costs the conversion next time
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return tokenizer
 
 

@@ -1,6 +1,8 @@
 """The llama.cpp backend: the same engine view of a GGUF model as torch's, checked against torch on the
 embedded default model (SmolLM2-135M-Instruct, a Q4_1 GGUF), and the ``"auto"`` rule."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -243,6 +245,41 @@ def test_load_errors_are_named(tmp_path, pair):
         load_model("default", backend="llama_cpp", n_gpu_layers=3)
     with pytest.raises(ValueError, match="n_threads is a load option of backend='llama_cpp'"):
         load_model("default", backend="torch", n_threads=1)
+
+
+@pytest.mark.parametrize("race", [True, False], ids=["another-process-first", "unwritable-cache"])
+def test_the_tokenizer_cache_survives_two_processes_and_warns_only_when_nothing_was_kept(
+        tmp_path, monkeypatch, caplog, race):
+    """Two processes loading one GGUF at once (one per core) both convert its tokenizer: the one whose rename
+    lands second finds the other's copy in place and keeps it quietly; a cache nobody could write is a warning.
+    Neither leaves its temporary folder behind."""
+    import os
+    import shutil
+
+    from latentseek_agents.backends import llama_cpp as backend
+    from latentseek_agents.models import _default_gguf_path
+
+    monkeypatch.setenv("LATENTSEEK_CACHE_DIR", str(tmp_path))
+    real_replace = os.replace
+
+    def rename(src, dst):
+        if Path(dst).parent.name != "gguf_tokenizers":
+            return real_replace(src, dst)
+        if not race:
+            raise PermissionError(13, "Permission denied", str(dst))
+        shutil.copytree(src, dst)  # the other process's copy lands first ...
+        return real_replace(src, dst)  # ... so ours fails: "Directory not empty"
+
+    monkeypatch.setattr(os, "replace", rename)
+    with caplog.at_level("WARNING", logger=backend.__name__):
+        tokenizer = backend._tokenizer_for(_default_gguf_path())
+    assert tokenizer.encode(QUESTION)  # the converted tokenizer is returned either way
+    warned = [r.getMessage() for r in caplog.records if "could not cache the tokenizer" in r.getMessage()]
+    cached = [p.name for p in (tmp_path / "gguf_tokenizers").iterdir()]
+    assert len(cached) == (1 if race else 0) and not any(name.startswith(".") for name in cached)
+    assert bool(warned) is not race
+    if race:
+        assert backend._tokenizer_for(_default_gguf_path()).encode(QUESTION) == tokenizer.encode(QUESTION)
 
 
 @pytest.mark.parametrize("side", [0, 1], ids=["llama_cpp", "torch"])
