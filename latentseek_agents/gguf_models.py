@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -189,13 +190,25 @@ def _convert(path: Path, target: Path, digest: str) -> None:
         del model.config.quantization_config
     model.hf_quantizer = None  # type: ignore[assignment]
     model.is_quantized = False  # type: ignore[assignment]
-    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
-    tmp.chmod(0o755)  # mkdtemp's folder is private; the copy is a shared cache
-    try:
+
+    def fill(tmp: Path) -> None:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / _COPY_MARKER).write_text(json.dumps({"gguf": path.name, "sha256": digest}) + "\n", encoding="utf-8")
-        os.replace(tmp, target)  # atomic: a half-written copy is never used
+
+    _write_folder_atomically(target, fill)
+
+
+def _write_folder_atomically(target: Path, fill: Callable[[Path], object]) -> None:
+    """Fill a fresh temporary folder beside ``target`` (unique to this process and thread), then rename it onto
+    ``target`` in one step, so a reader sees no folder or a whole one; the temporary folder is removed whatever
+    happens. Raises ``OSError`` when ``target`` can't be written, or already holds another writer's copy."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    tmp.chmod(0o755)  # mkdtemp's folder is private; a cache is shared
+    try:
+        fill(tmp)
+        os.replace(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -30,7 +30,6 @@ import ctypes
 import hashlib
 import logging
 import os
-import shutil
 import threading
 import weakref
 from collections.abc import Callable, Collection, Sequence
@@ -78,7 +77,7 @@ def _tokenizer_for(path: Path) -> Any:
     """The HF tokenizer of a GGUF file, converted once and cached (keyed by path, size and mtime)."""
     from transformers import AutoTokenizer
 
-    from ..gguf_models import default_model_cache_dir
+    from ..gguf_models import _write_folder_atomically, default_model_cache_dir
 
     stat = path.stat()
     key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:24]
@@ -86,15 +85,11 @@ def _tokenizer_for(path: Path) -> Any:
     if (folder / "tokenizer_config.json").is_file():
         return AutoTokenizer.from_pretrained(str(folder))
     tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-    tmp = folder.with_name(f".{key}.{os.getpid()}")
     try:
-        tokenizer.save_pretrained(str(tmp))
-        os.replace(tmp, folder)  # atomic: a reader sees no copy or a whole one
+        _write_folder_atomically(folder, lambda tmp: tokenizer.save_pretrained(str(tmp)))
     except OSError as exc:
         if not (folder / "tokenizer_config.json").is_file():  # else another process cached it first
             _log.warning("could not cache the tokenizer of %s: %s", path, exc)  # costs the conversion next time
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return tokenizer
 
 
