@@ -8,8 +8,10 @@ score of each, and whether each is right against gold), for every sample:
 * VoteAgreement (``rewards.VoteAgreement``): the share of the problem's *other* samples that reach
   the same answer (leave-one-out: what VoteAgreement with K samples would score this answer);
 
-and, with ``--first`` (a ``cot`` results file of the same problems), VoteAgreement of the greedy
-first answer against all K+1 samples - the reward a gold-free LatentSeek run would see first;
+and, with ``--first`` (a results file of the same problems: a ``cot`` row's answer, or a search row's
+first attempt, its greedy first answer), VoteAgreement of that first answer against the samples - the
+reward a gold-free LatentSeek run would see first, with how many wrong first answers it passes;
+``--limit-samples N`` keeps each problem's first N samples (VoteAgreement with N samples);
 with ``--judged``, SelfJudge's scores (greedy or sampled verdicts) from runs with that reward.
 Each is reported as precision (right among those it passes), recall (passed among the right
 ones) and accuracy, with Wilson 95 % intervals.
@@ -17,6 +19,9 @@ ones) and accuracy, with Wilson 95 % intervals.
 Usage:
     python3 benchmarks/reward_precision.py cookbook/results/qwen_coder_1p5b/gsm8k_self_k3_int8_self_consistency.jsonl \\
         --first cookbook/results/qwen_coder_1p5b/gsm8k_cot_int8.jsonl
+    R=cookbook/results/qwen_coder_1p5b
+    python3 benchmarks/reward_precision.py $R/gsm8k_oracle_k10_llamacpp_self_consistency.jsonl \\
+        --limit-samples 4 --first $R/gsm8k_oracle_k10_llamacpp_best_of_n.jsonl
 """
 
 from __future__ import annotations
@@ -50,10 +55,25 @@ def rates(passed: Sequence[bool], right: Sequence[bool]) -> str:
             f"accuracy {share(agree, n)}")
 
 
+def first_attempts(path: str) -> dict[str, tuple[str | None, bool]]:
+    """Each problem's first attempt in a results file: ``{id: (answer, right)}`` (sampled votes skipped)."""
+    first: dict[str, tuple[str | None, bool]] = {}
+    for r in read_rows(path):
+        if r["method"] == "self_consistency" or r.get("failed"):
+            continue
+        if r.get("answers"):
+            first.setdefault(r["id"], (r["answers"][0], bool(r["correct_each"][0])))
+        else:
+            first.setdefault(r["id"], (r.get("answer"), bool(r["correct"])))
+    return first
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("samples", help="a self_consistency results file (with answers per attempt)")
-    parser.add_argument("--first", help="a cot results file of the same problems (the greedy first answers)")
+    parser.add_argument("--first", help="a results file of the same problems: each row's first attempt (a cot "
+                                        "answer, a search's greedy first answer)")
+    parser.add_argument("--limit-samples", type=int, help="keep each problem's first N samples (default: all)")
     parser.add_argument("--threshold", type=float, default=0.8, help="the file's reward passes above this")
     parser.add_argument("--reward", help="which reward's rows (default: self if the file has them, else the first)")
     parser.add_argument("--judged", nargs="*", default=[],
@@ -69,7 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         print(f"{args.samples}: no self_consistency rows with their answers (reward {reward})", file=sys.stderr)
         return 1
-    k1 = len(rows[0]["answers"])
+    k1 = min(len(r["answers"]) for r in rows)
+    if args.limit_samples is not None:
+        if not 2 <= args.limit_samples <= k1:
+            parser.error(f"--limit-samples: expected 2 to {k1} (the samples every problem has), "
+                         f"got {args.limit_samples}")
+        k1 = args.limit_samples
+    rows = [{**r, "answers": r["answers"][:k1], "correct_each": r["correct_each"][:k1], "scores": r["scores"][:k1]}
+            for r in rows]
     right = [c for r in rows for c in r["correct_each"]]
     print(f"{args.samples}: {len(rows)} problems x {k1} samples, {sum(right)}/{len(right)} samples right")
     if reward != "oracle":  # the oracle is the gold check itself
@@ -87,18 +114,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {label:10s} " + rates([a >= cut for a in agreement], right))
 
     if args.first:
-        first = {r["id"]: r for r in read_rows(args.first) if r["method"] == "cot"}
+        first = first_attempts(args.first)
         pairs = [(first[r["id"]], r) for r in rows if r["id"] in first]
         print(f"\nVoteAgreement of the greedy first answer ({args.first}, {len(pairs)} problems) against the "
               f"{k1} samples:")
-        right_first = [bool(f["correct"]) for f, _ in pairs]
+        right_first = [right for (_, right), _ in pairs]
         shares = []
-        for f, r in pairs:
-            key = answer_key(f["answer"])
+        for (answer, _), r in pairs:
+            key = answer_key(answer)
             shares.append(0.0 if key is None else sum(answer_key(a) == key for a in r["answers"]) / k1)
         print(f"  first answers right: {sum(right_first)}/{len(pairs)}")
         for label, cut in ((">= 1/2", 0.5), ("> 1/2", 0.5 + 1e-9), ("all agree", 1.0)):
-            print(f"  {label:10s} " + rates([s >= cut for s in shares], right_first))
+            passed = [s >= cut for s in shares]
+            wrong_passed = sum(p and not r for p, r in zip(passed, right_first))
+            print(f"  {label:10s} " + rates(passed, right_first)
+                  + f"  wrong passed {wrong_passed}/{len(right_first) - sum(right_first)}")
 
     for path in args.judged:
         judged_rows = read_rows(path)

@@ -38,3 +38,33 @@ def test_vote_agreement_and_the_judge_are_scored_against_gold(tmp_path, capsys):
     assert "every answer:  precision  0.0% [0%, 79%] (0/1)  recall  0.0% [0%, 79%] (0/1)" in greedy
     # the sampled judge, reported on its own: it passed the one (right) answer it judged
     assert "first answers: precision 100.0% [21%, 100%] (1/1)  recall 100.0%" in sampled
+
+
+def test_a_search_rows_first_attempt_is_its_first_answer_and_the_samples_can_be_cut(tmp_path, capsys):
+    samples = _write(tmp_path / "sc.jsonl", [
+        # the first 2 samples say 7; the last 2 say 8 (right)
+        {"id": "a", "method": "self_consistency", "reward": "oracle", "answers": ["7", "7", "8", "8"],
+         "correct_each": [False, False, True, True], "scores": [0, 0, 1, 1]}])
+    first = _write(tmp_path / "bon.jsonl", [  # best-of-N: a wrong greedy 7, then a right sample 8
+        {"id": "a", "method": "best_of_n", "reward": "oracle", "answers": ["7", "8"], "answer": "8",
+         "correct_each": [False, True], "correct": True}])
+    assert main([samples, "--first", first, "--limit-samples", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "1 problems x 2 samples, 0/2 samples right" in out
+    # the greedy 7 (wrong) matches both kept samples: VoteAgreement passes a wrong first answer
+    assert "first answers right: 0/1" in out and "wrong passed 1/1" in out.split("all agree")[-1]
+    # with all 4 samples it matches half: passes at >= 1/2 only
+    assert main([samples, "--first", first]) == 0
+    lines = capsys.readouterr().out.split("first answers right: 0/1")[1].splitlines()
+    assert lines[1].endswith("wrong passed 1/1") and lines[3].endswith("wrong passed 0/1")
+
+
+def test_more_samples_than_every_problem_has_is_refused(tmp_path, capsys):
+    samples = _write(tmp_path / "sc.jsonl", [
+        {"id": "a", "method": "self_consistency", "reward": "oracle", "answers": ["7", "8"],
+         "correct_each": [False, True], "scores": [0, 1]}])
+    try:
+        main([samples, "--limit-samples", "3"])
+    except SystemExit as exit_:
+        assert exit_.code == 2
+    assert "--limit-samples: expected 2 to 2 (the samples every problem has), got 3" in capsys.readouterr().err
