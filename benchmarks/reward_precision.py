@@ -89,14 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         print(f"{args.samples}: no self_consistency rows with their answers (reward {reward})", file=sys.stderr)
         return 1
-    k1 = min(len(r["answers"]) for r in rows)
     if args.limit_samples is not None:
-        if not 2 <= args.limit_samples <= k1:
-            parser.error(f"--limit-samples: expected 2 to {k1} (the samples every problem has), "
-                         f"got {args.limit_samples}")
-        k1 = args.limit_samples
-    rows = [{**r, "answers": r["answers"][:k1], "correct_each": r["correct_each"][:k1], "scores": r["scores"][:k1]}
-            for r in rows]
+        n, fewest = args.limit_samples, min(len(r["answers"]) for r in rows)
+        if not 2 <= n <= fewest:
+            parser.error(f"--limit-samples: expected 2 to {fewest} (the samples every problem has), got {n}")
+        rows = [{**r, "answers": r["answers"][:n], "correct_each": r["correct_each"][:n], "scores": r["scores"][:n]}
+                for r in rows]
+    k1 = len(rows[0]["answers"])
     right = [c for r in rows for c in r["correct_each"]]
     print(f"{args.samples}: {len(rows)} problems x {k1} samples, {sum(right)}/{len(right)} samples right")
     if reward != "oracle":  # the oracle is the gold check itself

@@ -4,6 +4,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from reward_precision import main  # noqa: E402
 
@@ -63,8 +65,7 @@ def test_more_samples_than_every_problem_has_is_refused(tmp_path, capsys):
     samples = _write(tmp_path / "sc.jsonl", [
         {"id": "a", "method": "self_consistency", "reward": "oracle", "answers": ["7", "8"],
          "correct_each": [False, True], "scores": [0, 1]}])
-    try:
+    with pytest.raises(SystemExit) as exit_:
         main([samples, "--limit-samples", "3"])
-    except SystemExit as exit_:
-        assert exit_.code == 2
+    assert exit_.value.code == 2
     assert "--limit-samples: expected 2 to 2 (the samples every problem has), got 3" in capsys.readouterr().err
